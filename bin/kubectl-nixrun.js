@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Entry point that kubectl finds on PATH as `kubectl-nixrun`. The real code is the esbuild bundle
+// in dist/ (npm run build); this file only checks the Node version first, with a clear message.
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 15)) {
+  process.stderr.write(
+    `error: kubectl-nixrun needs Node.js 22.15 or newer (this is ${process.versions.node})\n` +
+      'hint: install a newer Node.js, or use the standalone binary from the release page\n',
+  );
+  process.exit(125);
+}
+const { run } = await import('../dist/kubectl-nixrun.js');
+await run();

@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Bundles src/ into dist/ with esbuild. Code splitting keeps the Kubernetes client and the picker
+// in chunks that are only loaded by the commands that need them, so start-up stays fast.
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+await build({
+  entryPoints: { 'kubectl-nixrun': 'src/cli/entry.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node22',
+  sourcemap: false,
+  minify: true,
+  legalComments: 'linked',
+  chunkNames: 'chunks/[name]-[hash]',
+  define: { __NIXRUN_VERSION__: JSON.stringify(pkg.version) },
+  // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
+  banner: { js: "import { createRequire as __nixrunCreateRequire } from 'node:module'; const require = __nixrunCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+  metafile: true,
+}).then((r) => {
+  if (process.env.NIXRUN_BUILD_META) console.log(JSON.stringify(r.metafile));
+});

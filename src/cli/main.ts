@@ -1,0 +1,152 @@
+import yargs, { type Argv } from 'yargs';
+import { ExitCode, UsageError } from '../errors.js';
+import { processIo, Ui, type Io } from '../ui/output.js';
+import { PROFILE_NAMES, type RawRunArgs } from './args.js';
+import { VERSION } from './version.js';
+
+/**
+ * The command line: yargs parses, every command's handler is loaded lazily so that `--help`,
+ * `--version`, `which` and `--dry-run` never pay for the Kubernetes client.
+ */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const quiet = argv.includes('-q') || argv.includes('--quiet');
+  const ui = new Ui(io, { quiet });
+  try {
+    const parser = buildParser(argv, io, (code) => {
+      exitCode = code;
+    });
+    await parser.parseAsync();
+  } catch (err) {
+    ui.error(err);
+    exitCode = err instanceof UsageError ? ExitCode.usage : exitCodeOf(err);
+  }
+  return exitCode;
+}
+
+function exitCodeOf(err: unknown): number {
+  if (err && typeof err === 'object' && 'exitCode' in err && typeof err.exitCode === 'number') return err.exitCode;
+  return ExitCode.tool;
+}
+
+type SetExit = (code: number) => void;
+
+const EPILOG = `Exit codes: the container's own exit code; 2 bad usage; 125 the plugin failed (API error,
+timeout); 126 the image could not be built or started (Nixery 404/500, ErrImagePull, PodSecurity);
+127 executable not found in the lookup table; 130 interrupted.
+
+Docs: https://github.com/kubectl-nixrun/kubectl-nixrun#readme`;
+
+export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
+  const width = Math.min(io.stdout.columns ?? 100, 110);
+  const parser = yargs(argv)
+    .scriptName('kubectl nixrun')
+    .parserConfiguration({ 'populate--': true, 'strip-dashed': false, 'greedy-arrays': false })
+    .strict()
+    .exitProcess(false)
+    .showHelpOnFail(false)
+    .help('help')
+    .version(false)
+    .wrap(width)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(lowerFirst(msg ?? 'invalid arguments'), 'see kubectl nixrun --help');
+    })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, description: 'Print nothing but errors and the container output' })
+    .option('version', { type: 'boolean', description: 'Print the version and the lookup table in use' })
+    .command(
+      '$0 [executable]',
+      'Run EXECUTABLE (or an interactive shell) in a throw-away pod built from nixpkgs',
+      (y) => runOptions(y),
+      async (args) => {
+        if (args.version) {
+          const { printVersion } = await import('./version-command.js');
+          setExit(printVersion(io));
+          return;
+        }
+        const { runCommand } = await import('./run.js');
+        setExit(await runCommand(args as unknown as RawRunArgs, io));
+      },
+    )
+    .command(
+      'which [executables..]',
+      'Show the nixpkgs attribute each executable resolves to',
+      (y) =>
+        y
+          .positional('executables', { type: 'string', array: true, description: 'Executable names, e.g. psql grep nc' })
+          .option('output', { alias: 'o', choices: ['json'] as const, description: 'Ranked candidates with the reasons' })
+          .option('all', { type: 'boolean', default: false, description: 'List every provider, best first' })
+          .option('forget', { type: 'boolean', default: false, description: 'Forget remembered choices for these executables' })
+          .example('$0 which psql grep nc', 'postgresql, gnugrep, netcat')
+          .example('$0 which -o json bundle', 'every provider of bundle, ranked, with reasons'),
+      async (args) => {
+        const { whichCommand } = await import('./which.js');
+        setExit(
+          whichCommand(
+            {
+              executables: (args.executables ?? []).map(String),
+              output: args.output,
+              all: args.all,
+              forget: args.forget,
+            },
+            io,
+          ),
+        );
+      },
+    )
+    .epilog(EPILOG);
+  return parser;
+}
+
+function lowerFirst(s: string): string {
+  return s.length > 0 ? s[0]!.toLowerCase() + s.slice(1) : s;
+}
+
+function runOptions(y: Argv) {
+  return y
+    .positional('executable', {
+      type: 'string',
+      description: 'The command you need (psql, dig, htop…), or "shell" for an interactive bash',
+    })
+    .option('pkgs', {
+      alias: 'p',
+      type: 'string',
+      array: true,
+      requiresArg: true,
+      description: 'Extra packages: nixpkgs attributes or executable names (repeatable, comma-separated)',
+    })
+    .option('namespace', { alias: 'n', type: 'string', requiresArg: true, description: 'Namespace (default: the context’s, else "default")' })
+    .option('context', { type: 'string', requiresArg: true, description: 'Kubeconfig context to use' })
+    .option('kubeconfig', { type: 'string', requiresArg: true, description: 'Path to the kubeconfig file' })
+    .option('stdin', { alias: 'i', type: 'boolean', description: 'Pass stdin to the container (default: on)' })
+    .option('tty', { alias: 't', type: 'boolean', description: 'Allocate a TTY (default: when stdin and stdout are terminals)' })
+    .option('env', { alias: 'e', type: 'string', array: true, requiresArg: true, description: 'Environment variable K=V (repeatable)' })
+    .option('registry', { type: 'string', requiresArg: true, description: 'Nixery registry host (env NIXRUN_REGISTRY; default nixery.dev)' })
+    .option('tag', { type: 'string', requiresArg: true, description: 'Image tag: a branch or commit on a self-hosted git-source Nixery (ignored by nixery.dev)' })
+    .option('arch', { choices: ['auto', 'amd64', 'arm64'] as const, default: 'auto', description: 'Image architecture; auto reads the target node(s)' })
+    .option('profile', { choices: PROFILE_NAMES, default: 'restricted', description: 'Security profile' })
+    .option('service-account', { type: 'string', requiresArg: true, description: 'Service account for the pod (its token is mounted)' })
+    .option('node', { type: 'string', requiresArg: true, description: 'Run on this node' })
+    .option('toleration', { type: 'string', array: true, requiresArg: true, description: 'Toleration key[=value]:Effect, or "all" (repeatable)' })
+    .option('requests', { type: 'string', requiresArg: true, description: 'Resource requests, e.g. cpu=100m,memory=128Mi' })
+    .option('limits', { type: 'string', requiresArg: true, description: 'Resource limits, e.g. cpu=1,memory=512Mi' })
+    .option('labels', { alias: 'l', type: 'string', array: true, requiresArg: true, description: 'Pod labels k=v (repeatable, comma-separated)' })
+    .option('annotations', { type: 'string', array: true, requiresArg: true, description: 'Pod annotations k=v (repeatable)' })
+    .option('image-pull-policy', { choices: ['Always', 'IfNotPresent', 'Never'] as const, description: 'Image pull policy (default: the cluster’s)' })
+    .option('overrides', { type: 'string', requiresArg: true, description: 'JSON applied to the pod as a strategic merge patch' })
+    .option('pod-running-timeout', { type: 'string', default: '5m', requiresArg: true, description: 'How long to wait for the pod to start' })
+    .option('deadline', { type: 'string', default: '4h', requiresArg: true, description: 'activeDeadlineSeconds backstop for the pod' })
+    .option('init', { type: 'boolean', default: true, description: 'Run the command under tini so Ctrl-C and signals reach it (--no-init: run it as PID 1)' })
+    .option('preflight', { type: 'boolean', default: true, description: 'Build the image on the registry before creating the pod (--no-preflight to skip)' })
+    .option('sweep', { type: 'boolean', default: true, description: 'Delete our own stale pods at start (--no-sweep to skip)' })
+    .option('keep', { type: 'boolean', default: false, description: 'Keep the pod after exit' })
+    .option('dry-run', { type: 'boolean', default: false, description: 'Print the pod that would be created; no cluster needed' })
+    .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, description: 'Output format for --dry-run' })
+    .example('$0 psql -- psql -h my-db -U app', 'psql against the service my-db')
+    .example('$0 ping -- ping -c 3 my-svc', 'ping a service (ICMP works unprivileged)')
+    .example('$0 --pkgs curl,gnugrep,netcat shell', 'an interactive bash with curl, grep and nc')
+    .example('$0 htop', 'run htop itself')
+    .example('$0 --dry-run -o yaml psql', 'print the pod, no cluster needed');
+}
+
+export { VERSION };

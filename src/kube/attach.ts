@@ -1,0 +1,135 @@
+import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
+import { PassThrough, type Writable } from 'node:stream';
+import type { Kube } from './client.js';
+import { CONTAINER } from './pods.js';
+
+const STDIN = 0;
+const STDOUT = 1;
+const STDERR = 2;
+const STATUS = 3;
+const RESIZE = 4;
+const CLOSE = 255;
+/** Pause reading local stdin while this much is still queued on the socket. */
+const HIGH_WATER = 1 << 20;
+
+export interface AttachOptions {
+  pod: string;
+  tty: boolean;
+  stdin?: NodeJS.ReadableStream;
+  stdout: Writable;
+  stderr: Writable;
+  /** Initial window size, sent before anything else so the program starts with the right size. */
+  size?: { width: number; height: number };
+  /** Bytes sent on stdin before the user's input: releases the gate that holds the command. */
+  preamble?: Buffer;
+}
+
+export interface AttachEnd {
+  /** The metav1.Status the kubelet sends on the status channel when the stream ends normally. */
+  status?: { status?: string; message?: string; reason?: string };
+  /** The WebSocket close code (1000 normal, 1006 dropped). */
+  code: number;
+}
+
+export interface Attached {
+  /** Resolves when the stream ends: the container exited, or the connection dropped. */
+  ended: Promise<AttachEnd>;
+  /** Whether the server speaks v5.channel.k8s.io, which can deliver EOF on stdin. */
+  canCloseStdin: boolean;
+  resize(width: number, height: number): void;
+  close(): void;
+  /** Called when local stdin ended but the server cannot be told (servers older than 1.30). */
+  onStdinEofUnsupported?: () => void;
+}
+
+/**
+ * Attach to the container through the API server (pods/attach over WebSocket, client-node's
+ * handler for auth and TLS). Frames are handled here rather than by client-node's Attach so that
+ * stdout/stderr are never ended behind our back, the status frame is kept, a preamble can go
+ * first, and stdin EOF is sent as a v5 CLOSE frame.
+ */
+export async function attach(kube: Kube, opts: AttachOptions): Promise<Attached> {
+  const query = new URLSearchParams({
+    container: CONTAINER,
+    stdin: String(opts.stdin !== undefined),
+    stdout: 'true',
+    stderr: String(!opts.tty),
+    tty: String(opts.tty),
+  });
+  const path = `/api/v1/namespaces/${encodeURIComponent(kube.namespace)}/pods/${encodeURIComponent(opts.pod)}/attach?${query}`;
+  let status: AttachEnd['status'];
+  // client-node acts on CLOSE frames against these streams; give it throwaway ones so it can
+  // never end the real process.stdout.
+  const sink = () => new PassThrough().resume();
+  const handler = new WebSocketHandler(kube.kc, undefined, { stdin: new PassThrough(), stdout: sink(), stderr: sink() });
+  const ws = await handler.connect(path, null, (channel, buf) => {
+    if (channel === STDOUT) {
+      if (buf.length > 0) opts.stdout.write(buf);
+    } else if (channel === STDERR) {
+      if (buf.length > 0) opts.stderr.write(buf);
+    } else if (channel === STATUS) {
+      try {
+        status = JSON.parse(buf.toString('utf8')) as AttachEnd['status'];
+      } catch {
+        status = { message: buf.toString('utf8') };
+      }
+    }
+    return true;
+  });
+
+  const canCloseStdin = WebSocketHandler.supportsClose(ws.protocol);
+  const send = (channel: number, data: Buffer | string) => {
+    if (ws.readyState !== ws.OPEN) return;
+    const payload = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    ws.send(Buffer.concat([Buffer.from([channel]), payload]));
+  };
+
+  const attached: Attached = {
+    ended: new Promise<AttachEnd>((resolve) => {
+      ws.on('close', (code: number) => {
+        resolve(status === undefined ? { code } : { code, status });
+      });
+      ws.on('error', () => {
+        // 'close' follows every 'error' in ws; the end is reported there.
+      });
+    }),
+    canCloseStdin,
+    resize(width, height) {
+      if (opts.tty && width > 0 && height > 0) send(RESIZE, JSON.stringify({ Width: width, Height: height }));
+    },
+    close() {
+      ws.close();
+    },
+  };
+
+  if (opts.tty && opts.size) attached.resize(opts.size.width, opts.size.height);
+  if (opts.stdin) {
+    if (opts.preamble) send(STDIN, opts.preamble);
+    const input = opts.stdin;
+    const onData = (chunk: Buffer | string) => {
+      send(STDIN, chunk);
+      if (ws.bufferedAmount > HIGH_WATER) {
+        input.pause();
+        const resume = setInterval(() => {
+          if (ws.readyState !== ws.OPEN || ws.bufferedAmount < HIGH_WATER / 2) {
+            clearInterval(resume);
+            input.resume();
+          }
+        }, 10);
+      }
+    };
+    const onEnd = () => {
+      if (canCloseStdin) send(CLOSE, Buffer.from([STDIN]));
+      else attached.onStdinEofUnsupported?.();
+    };
+    input.on('data', onData);
+    input.once('end', onEnd);
+    void attached.ended.then(() => {
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.pause();
+    });
+    input.resume();
+  }
+  return attached;
+}

@@ -1,0 +1,116 @@
+import { ExitCode, NixrunError } from '../errors.js';
+
+interface StatusBody {
+  kind?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: { causes?: Array<{ message?: string; field?: string }> };
+}
+
+/** The HTTP status of a client-node ApiException, or undefined for transport errors. */
+export function httpStatus(err: unknown): number | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'number') return err.code;
+  return undefined;
+}
+
+export function isNotFound(err: unknown): boolean {
+  return httpStatus(err) === 404;
+}
+
+/** A network-level failure (API unreachable, reset, timed out): worth retrying. */
+export function isTransient(err: unknown): boolean {
+  const status = httpStatus(err);
+  if (status !== undefined) return status === 429 || status >= 500;
+  const code = errnoCode(err);
+  return code !== undefined || /fetch failed|socket hang up|network|ECONN|ETIMEDOUT|EAI_AGAIN/i.test(String(err));
+}
+
+function errnoCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+function parseStatus(err: unknown): StatusBody | undefined {
+  if (!err || typeof err !== 'object' || !('body' in err)) return undefined;
+  const body = (err as { body: unknown }).body;
+  if (body && typeof body === 'object') return body as StatusBody;
+  if (typeof body !== 'string') return undefined;
+  try {
+    return JSON.parse(body) as StatusBody;
+  } catch {
+    return { message: body };
+  }
+}
+
+/**
+ * Turn an API failure into a plain-words error with a hint and the right exit code: 126 when the
+ * cluster refuses to run the pod (Pod Security, admission), 125 for everything else.
+ */
+export function explainApiError(err: unknown, ctx: { action: string; namespace: string; server: string; profile?: string }): NixrunError {
+  const status = httpStatus(err);
+  if (status === undefined) {
+    const code = errnoCode(err);
+    return new NixrunError(`cannot reach the Kubernetes API at ${ctx.server} (${code ?? firstLine(String(err))}) while trying to ${ctx.action}`, {
+      exitCode: ExitCode.tool,
+      hint: 'check the cluster is up and the kubeconfig/context is right (kubectl cluster-info)',
+      cause: err,
+    });
+  }
+  const body = parseStatus(err);
+  const message = body?.message ?? `HTTP ${status}`;
+  if (status === 403 && /violates PodSecurity/.test(message)) {
+    const level = /PodSecurity "([a-z]+)/.exec(message)?.[1] ?? 'restricted';
+    return new NixrunError(`namespace ${ctx.namespace} enforces Pod Security "${level}" and rejected the pod: ${violations(message)}`, {
+      exitCode: ExitCode.cannotRun,
+      hint:
+        ctx.profile && ctx.profile !== 'restricted'
+          ? `--profile ${ctx.profile} needs a namespace that allows it; use --profile restricted, or -n a namespace with a laxer pod-security.kubernetes.io/enforce label`
+          : `pick a --profile the namespace allows, or another namespace with -n`,
+    });
+  }
+  if (status === 403 && /exceeded quota|must specify (limits|requests)/.test(message)) {
+    return new NixrunError(`the namespace's resource quota rejected the pod: ${message}`, {
+      exitCode: ExitCode.cannotRun,
+      hint: 'set --requests and --limits, e.g. --requests cpu=100m,memory=128Mi --limits cpu=500m,memory=256Mi',
+    });
+  }
+  if (status === 403) {
+    return new NixrunError(`not allowed to ${ctx.action}: ${message}`, {
+      exitCode: ExitCode.tool,
+      hint: 'kubectl-nixrun needs create/get/watch/delete on pods, create on pods/attach, and list on events in the namespace',
+    });
+  }
+  if (status === 401) {
+    return new NixrunError(`the API server did not accept the credentials (401) while trying to ${ctx.action}`, {
+      exitCode: ExitCode.tool,
+      hint: 'log in again or refresh the kubeconfig credentials',
+    });
+  }
+  if (status === 404 && /namespaces? "[^"]+" not found/.test(message)) {
+    return new NixrunError(`namespace ${ctx.namespace} does not exist`, { exitCode: ExitCode.tool, hint: 'pick another one with -n' });
+  }
+  if (status === 422 || status === 400) {
+    const causes = body?.details?.causes?.map((c) => [c.field, c.message].filter(Boolean).join(': ')).filter((s) => s.length > 0) ?? [];
+    const text = causes.length > 0 ? causes.join('; ') : message;
+    const admission = /admission webhook|denied the request/.test(message);
+    return new NixrunError(`the API server rejected the pod: ${text}`, {
+      exitCode: admission ? ExitCode.cannotRun : ExitCode.tool,
+      hint: admission ? 'an admission policy refused the pod; see the message for what it wants' : 'check --overrides and the other pod flags (try --dry-run -o yaml)',
+    });
+  }
+  return new NixrunError(`failed to ${ctx.action}: ${message}`, { exitCode: ExitCode.tool });
+}
+
+function violations(message: string): string {
+  const i = message.indexOf(':', message.indexOf('violates PodSecurity'));
+  return i === -1 ? message : message.slice(i + 1).trim();
+}
+
+function firstLine(s: string): string {
+  const i = s.indexOf('\n');
+  return i === -1 ? s : s.slice(0, i);
+}

@@ -1,0 +1,85 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Writable } from 'node:stream';
+import { isNixrunError } from '../errors.js';
+
+/** The process's streams, injected so commands can be driven with buffers in tests. */
+export interface Io {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown; fd?: number };
+  stdout: Writable & { isTTY?: boolean; columns?: number; rows?: number };
+  stderr: Writable & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+export function processIo(): Io {
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+}
+
+/**
+ * Colour only for a terminal, and never under NO_COLOR (https://no-color.org: any non-empty
+ * value). FORCE_COLOR lets tests and CI opt back in.
+ */
+export function colorLevel(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): 0 | 1 {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return 0;
+  if (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0') return 1;
+  if (env.TERM === 'dumb') return 0;
+  return stream.isTTY ? 1 : 0;
+}
+
+/**
+ * Everything the plugin says about itself goes to stderr: stdout belongs to the container (or to
+ * `-o yaml|json`). `quiet` silences all but errors.
+ */
+export class Ui {
+  readonly color: ChalkInstance;
+  readonly quiet: boolean;
+  readonly interactive: boolean;
+  private readonly warned = new Set<string>();
+
+  constructor(
+    readonly io: Io,
+    opts: { quiet?: boolean } = {},
+  ) {
+    this.color = new Chalk({ level: colorLevel(io.stderr, io.env) });
+    this.quiet = opts.quiet ?? false;
+    this.interactive = Boolean(io.stderr.isTTY) && !this.quiet;
+  }
+
+  info(msg: string): void {
+    if (!this.quiet) this.io.stderr.write(`${msg}\n`);
+  }
+
+  /** A dimmed note, e.g. which package was chosen. */
+  note(msg: string): void {
+    if (!this.quiet) this.io.stderr.write(`${this.color.dim(msg)}\n`);
+  }
+
+  warn(msg: string): void {
+    if (this.quiet) return;
+    this.io.stderr.write(`${this.color.yellow('warning:')} ${msg}\n`);
+  }
+
+  /** The same warning only once per process (e.g. a stale table). */
+  warnOnce(key: string, msg: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.warn(msg);
+  }
+
+  /** Errors are printed even with --quiet: one line, plus a hint line when there is one. */
+  error(err: unknown): void {
+    const { message, hint } = describeError(err);
+    this.io.stderr.write(`${this.color.red('error:')} ${message}\n`);
+    if (hint) this.io.stderr.write(`${this.color.dim(`hint: ${hint}`)}\n`);
+  }
+}
+
+export function describeError(err: unknown): { message: string; hint?: string } {
+  if (isNixrunError(err)) return err.hint ? { message: err.message, hint: err.hint } : { message: err.message };
+  if (err instanceof Error) return { message: firstLine(err.message) };
+  return { message: String(err) };
+}
+
+function firstLine(s: string): string {
+  const i = s.indexOf('\n');
+  return i === -1 ? s : s.slice(0, i);
+}
