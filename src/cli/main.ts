@@ -94,6 +94,36 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
         );
       },
     )
+    .command(
+      'gc',
+      'Delete nixrun pods whose owner is gone, that finished, or that are older than --ttl',
+      (y) =>
+        y
+          .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, description: 'Look in every namespace' })
+          .option('dry-run', { type: 'boolean', default: false, description: 'Only list what would be deleted' })
+          .option('ttl', { type: 'string', requiresArg: true, description: 'Also delete pods older than this (e.g. 24h), whoever owns them' })
+          .option('namespace', { alias: 'n', type: 'string', requiresArg: true, description: 'Namespace (default: the context’s)' })
+          .option('context', { type: 'string', requiresArg: true, description: 'Kubeconfig context' })
+          .option('kubeconfig', { type: 'string', requiresArg: true, description: 'Path to the kubeconfig file' })
+          .example('$0 gc -A --dry-run', 'list stale pods in all namespaces'),
+      async (args) => {
+        const [{ gcCommand }, { parseDuration }] = await Promise.all([import('./gc.js'), import('../pod/index.js')]);
+        setExit(
+          await gcCommand(
+            {
+              allNamespaces: args.allNamespaces,
+              dryRun: args.dryRun,
+              quiet: args.quiet,
+              ...(args.ttl === undefined ? {} : { ttlSeconds: parseDuration(args.ttl) }),
+              ...(args.namespace === undefined ? {} : { namespace: args.namespace }),
+              ...(args.context === undefined ? {} : { context: args.context }),
+              ...(args.kubeconfig === undefined ? {} : { kubeconfig: args.kubeconfig }),
+            },
+            io,
+          ),
+        );
+      },
+    )
     .epilog(EPILOG);
   return parser;
 }

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Start-up benchmark: wall time and peak RSS (median of N runs, interleaved) of the plugin's
+// offline commands against `node -e 0` and `kubectl version --client`, with pairwise ratios
+// computed in the same run. Usage: node bench/startup.mjs [--runs 15]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const runsArg = process.argv.indexOf('--runs');
+const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15;
+const node = process.execPath;
+const cli = join(root, 'bin', 'kubectl-nixrun.js');
+if (!existsSync(join(root, 'dist', 'kubectl-nixrun.js'))) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const kubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim() || undefined;
+
+const cases = [
+  ['node -e 0', node, ['-e', '0']],
+  ...(kubectl ? [['kubectl version --client', kubectl, ['version', '--client']]] : []),
+  ['nixrun --help', node, [cli, '--help']],
+  ['nixrun --version', node, [cli, '--version']],
+  ['nixrun which psql', node, [cli, 'which', 'psql']],
+  ['nixrun --dry-run -o yaml psql', node, [cli, '--dry-run', '-o', 'yaml', 'psql']],
+];
+
+function once(cmd, args) {
+  const env = { ...process.env, NO_COLOR: '1' };
+  if (gnuTime) {
+    const r = spawnSync(gnuTime, ['-f', '%e %M', cmd, ...args], { encoding: 'utf8', env });
+    const last = r.stderr.trim().split('\n').pop() ?? '';
+    const [, kb] = last.split(' ');
+    // %e has only 10 ms resolution: time the wall clock ourselves as well.
+    const t0 = process.hrtime.bigint();
+    const r2 = spawnSync(cmd, args, { env, stdio: 'ignore' });
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (r.status !== 0 || r2.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+    return { ms, rssMb: Number(kb) / 1024 };
+  }
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env, stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`${cmd} exited ${r.status}`);
+  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, rssMb: NaN };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+// Warm the page cache and the compile cache once, then interleave the cases run by run.
+for (const [, cmd, args] of cases) once(cmd, args);
+const samples = new Map(cases.map(([name]) => [name, []]));
+for (let i = 0; i < runs; i++) for (const [name, cmd, args] of cases) samples.get(name).push(once(cmd, args));
+
+const results = cases.map(([name]) => {
+  const xs = samples.get(name);
+  return { name, ms: median(xs.map((x) => x.ms)), rssMb: median(xs.map((x) => x.rssMb)) };
+});
+const base = (n) => results.find((r) => r.name === n);
+const nodeBase = base('node -e 0');
+const kubectlBase = base('kubectl version --client');
+console.log(`# start-up, median of ${runs} interleaved runs, ${new Date().toISOString()}, node ${process.versions.node}`);
+console.log(['command', 'wall ms', 'peak RSS MB', 'vs node -e 0', 'vs kubectl'].join('\t'));
+for (const r of results) {
+  console.log(
+    [
+      r.name,
+      r.ms.toFixed(1),
+      Number.isNaN(r.rssMb) ? '-' : r.rssMb.toFixed(1),
+      (r.ms / nodeBase.ms).toFixed(2),
+      kubectlBase ? (r.ms / kubectlBase.ms).toFixed(2) : '-',
+    ].join('\t'),
+  );
+}

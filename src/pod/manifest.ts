@@ -1,0 +1,155 @@
+import type { V1Container, V1EnvVar, V1Pod, V1PodSpec, V1Toleration } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { strategicMerge } from './merge.js';
+import { applyProfile, needsPingSysctl, type ProfileName } from './profiles.js';
+
+export const CONTAINER_NAME = 'nixrun';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'kubectl-nixrun';
+export const MANAGED_BY_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+
+/** Who started a pod and with what: read back by `gc` and by people running kubectl describe. */
+export const OWNER_ANNOTATIONS = {
+  host: 'nixrun.dev/owner-host',
+  pid: 'nixrun.dev/owner-pid',
+  user: 'nixrun.dev/owner-user',
+  startedAt: 'nixrun.dev/started-at',
+  session: 'nixrun.dev/session',
+  packages: 'nixrun.dev/packages',
+  executable: 'nixrun.dev/executable',
+} as const;
+
+export interface Owner {
+  host: string;
+  pid: number;
+  user: string;
+  startedAt: string;
+  session: string;
+}
+
+export interface PodInput {
+  name: string;
+  namespace?: string;
+  image: string;
+  /** argv, always set: Nixery images have no entrypoint. */
+  command: string[];
+  stdin: boolean;
+  tty: boolean;
+  env: Array<{ name: string; value: string }>;
+  profile: ProfileName;
+  packages: string[];
+  exe: string;
+  serviceAccount?: string;
+  node?: string;
+  nodeSelector?: Record<string, string>;
+  tolerations?: V1Toleration[];
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  activeDeadlineSeconds: number;
+  terminationGracePeriodSeconds?: number;
+  /** Applied last, as a strategic merge patch. */
+  overrides?: unknown;
+  owner: Owner;
+}
+
+/** Defaults for Nixery images: no HOME, no passwd, and `/` read-only for non-root (nixery.md §5). */
+const BASE_ENV: V1EnvVar[] = [
+  { name: 'HOME', value: '/tmp' },
+  { name: 'TMPDIR', value: '/tmp' },
+  { name: 'NIX_SSL_CERT_FILE', value: '/etc/ssl/certs/ca-bundle.crt' },
+];
+
+export function buildPod(input: PodInput): V1Pod {
+  const env = mergeEnv(BASE_ENV, input.env);
+  const container: V1Container = {
+    name: CONTAINER_NAME,
+    image: input.image,
+    command: [...input.command],
+    stdin: input.stdin,
+    stdinOnce: input.stdin,
+    tty: input.tty,
+    env,
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+  };
+  if (input.imagePullPolicy) container.imagePullPolicy = input.imagePullPolicy;
+  if (input.requests || input.limits) {
+    container.resources = { ...(input.requests ? { requests: input.requests } : {}), ...(input.limits ? { limits: input.limits } : {}) };
+  }
+
+  const nodeSelector: Record<string, string> = { 'kubernetes.io/os': 'linux', ...input.nodeSelector };
+  // A node selector rather than spec.nodeName: the scheduler still checks taints, resources and
+  // architecture, and says why when the node does not fit, instead of the kubelet rejecting it.
+  if (input.node) nodeSelector['kubernetes.io/hostname'] = input.node;
+
+  const spec: V1PodSpec = {
+    restartPolicy: 'Never',
+    containers: [container],
+    volumes: [{ name: 'tmp', emptyDir: {} }],
+    activeDeadlineSeconds: input.activeDeadlineSeconds,
+    terminationGracePeriodSeconds: input.terminationGracePeriodSeconds ?? 1,
+    enableServiceLinks: false,
+    automountServiceAccountToken: input.serviceAccount !== undefined,
+    nodeSelector,
+  };
+  if (input.serviceAccount) spec.serviceAccountName = input.serviceAccount;
+  if (input.tolerations && input.tolerations.length > 0) spec.tolerations = input.tolerations;
+  applyProfile(spec, container, input.profile, { pingSysctl: needsPingSysctl([input.exe, input.command[0] ?? '', ...input.command.map(basename)]) });
+
+  const pod: V1Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: input.name,
+      ...(input.namespace ? { namespace: input.namespace } : {}),
+      labels: {
+        ...input.labels,
+        [MANAGED_BY_LABEL]: MANAGED_BY,
+        'app.kubernetes.io/name': 'nixrun',
+      },
+      annotations: {
+        ...input.annotations,
+        [OWNER_ANNOTATIONS.host]: input.owner.host,
+        [OWNER_ANNOTATIONS.pid]: String(input.owner.pid),
+        [OWNER_ANNOTATIONS.user]: input.owner.user,
+        [OWNER_ANNOTATIONS.startedAt]: input.owner.startedAt,
+        [OWNER_ANNOTATIONS.session]: input.owner.session,
+        [OWNER_ANNOTATIONS.packages]: input.packages.join(','),
+        [OWNER_ANNOTATIONS.executable]: input.exe,
+      },
+    },
+    spec,
+  };
+  return input.overrides === undefined ? pod : (strategicMerge(pod, input.overrides) as V1Pod);
+}
+
+/** The user's variables win over the defaults, in the user's order. */
+function mergeEnv(base: V1EnvVar[], user: Array<{ name: string; value: string }>): V1EnvVar[] {
+  const names = new Set(user.map((e) => e.name));
+  return [...base.filter((e) => !names.has(e.name)), ...user.map((e) => ({ name: e.name, value: e.value }))];
+}
+
+/** nixrun-<exe>-<5 random>, a valid DNS-1123 label (≤ 63). */
+export function podName(exe: string, rand: () => string = randomSuffix): string {
+  const base =
+    exe
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 63 - 'nixrun--'.length - 5)
+      .replace(/-+$/, '') || 'run';
+  return `nixrun-${base}-${rand()}`;
+}
+
+function randomSuffix(): string {
+  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+  const bytes = randomBytes(5);
+  return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
+}
+
+function basename(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i === -1 ? p : p.slice(i + 1);
+}
