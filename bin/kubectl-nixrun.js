@@ -9,5 +9,12 @@ if (major < 22 || (major === 22 && minor < 15)) {
   );
   process.exit(125);
 }
+// Cache V8's compiled code on disk (Node 22.1+): start-up is mostly compiling the bundle.
+const { enableCompileCache } = await import('node:module');
+try {
+  enableCompileCache?.();
+} catch {
+  // A read-only or missing cache directory only costs speed.
+}
 const { run } = await import('../dist/kubectl-nixrun.js');
 await run();

@@ -50,7 +50,9 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
     .wrap(width)
     .fail((msg, err) => {
       if (err) throw err;
-      throw new UsageError(lowerFirst(msg ?? 'invalid arguments'), 'see kubectl nixrun --help');
+      // yargs' messages span lines ("Invalid values:\n  Argument: …"): keep the error to one line.
+      const oneLine = (msg ?? 'invalid arguments').replace(/:\s*\n\s*/g, ': ').replace(/\s*\n\s*/g, '; ');
+      throw new UsageError(lowerFirst(oneLine), 'see kubectl nixrun --help');
     })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, description: 'Print nothing but errors and the container output' })
     .option('version', { type: 'boolean', description: 'Print the version and the lookup table in use' })

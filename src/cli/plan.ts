@@ -134,6 +134,7 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
 
   // TTY and stdin, as a person would expect: a TTY when both ends are terminals; stdin always
   // forwarded (piped input reaches the command and its EOF is delivered).
+  if (raw.tty === true && raw.stdin === false) throw new UsageError('-t/--tty needs stdin', 'drop --stdin=false, or --tty');
   let tty = raw.tty ?? (ctx.stdinIsTTY && ctx.stdoutIsTTY);
   if (raw.tty === true && !ctx.stdinIsTTY) {
     warnings.push('unable to use a TTY: stdin is not a terminal; running without one');
