@@ -32,6 +32,7 @@ export interface RawRunArgs {
   dryRun: boolean;
   output?: 'yaml' | 'json';
   quiet: boolean;
+  pick?: boolean;
 }
 
 export const PROFILE_NAMES = ['restricted', 'baseline', 'netadmin', 'sysadmin'] as const;

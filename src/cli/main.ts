@@ -71,6 +71,15 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
       },
     )
     .command(
+      'pick',
+      'Choose packages interactively, then run them (same flags as the default command)',
+      (y) => runOptions(y),
+      async (args) => {
+        const { runCommand } = await import('./run.js');
+        setExit(await runCommand({ ...(args as unknown as RawRunArgs), pick: true }, io));
+      },
+    )
+    .command(
       'which [executables..]',
       'Show the nixpkgs attribute each executable resolves to',
       (y) =>
@@ -172,6 +181,7 @@ function runOptions(y: Argv) {
     .option('preflight', { type: 'boolean', default: true, description: 'Build the image on the registry before creating the pod (--no-preflight to skip)' })
     .option('sweep', { type: 'boolean', default: true, description: 'Delete our own stale pods at start (--no-sweep to skip)' })
     .option('keep', { type: 'boolean', default: false, description: 'Keep the pod after exit' })
+    .option('pick', { type: 'boolean', default: false, description: 'Choose packages interactively (the default with no arguments on a terminal)' })
     .option('dry-run', { type: 'boolean', default: false, description: 'Print the pod that would be created; no cluster needed' })
     .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, description: 'Output format for --dry-run' })
     .example('$0 psql -- psql -h my-db -U app', 'psql against the service my-db')

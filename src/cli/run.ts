@@ -1,10 +1,10 @@
 import { stringify } from 'yaml';
-import { fileChoiceStore, loadTable, tableAgeDays, type Resolution, type Table } from '../resolve/index.js';
+import { fileChoiceStore, loadTable, resolveExecutable, tableAgeDays, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
 import type { Io } from '../ui/output.js';
 import { Ui } from '../ui/output.js';
 import type { RawRunArgs } from './args.js';
 import { currentOwner } from './owner.js';
-import { imageFor, planRun, podFor, type RunPlan } from './plan.js';
+import { imageFor, planRun, podFor, splitCommaList, type RunPlan } from './plan.js';
 
 const STALE_TABLE_DAYS = 90;
 
@@ -12,19 +12,55 @@ export async function runCommand(raw: RawRunArgs, io: Io): Promise<number> {
   const ui = new Ui(io, { quiet: raw.quiet });
   const table = loadTable();
   warnIfStale(table, ui);
+  // Prompts draw on stderr, so stdout may be a pipe (e.g. --dry-run -o json > pod.json).
+  const interactive = Boolean(io.stdin.isTTY && io.stderr.isTTY);
+  const choices = fileChoiceStore(io.env);
+  const nothingNamed = raw.executable === undefined && (raw['--'] ?? []).length === 0 && (raw.pkgs ?? []).length === 0;
+  const usePicker = Boolean(raw.pick) || (nothingNamed && interactive);
+  if (usePicker) {
+    // Loaded only here: the picker and its prompt library cost nothing to other commands.
+    const { pickPackages } = await import('../picker/index.js');
+    const picked = await pickPackages(table, io);
+    raw = { ...raw, pkgs: [...(raw.pkgs ?? []), ...picked.packages], ...(picked.command ? { '--': picked.command } : {}) };
+  } else if (interactive) {
+    await askAmbiguous(raw, table, io, choices);
+  }
   const plan = planRun(raw, {
     table,
     stdinIsTTY: Boolean(io.stdin.isTTY),
     stdoutIsTTY: Boolean(io.stdout.isTTY),
     env: io.env,
-    choices: fileChoiceStore(),
+    choices,
   });
   for (const w of plan.warnings) ui.warn(w);
   for (const r of plan.resolutions) noteResolution(r, ui);
 
+  if (usePicker) ui.info(`image: ${imageFor(plan, plan.arch === 'auto' ? 'amd64' : plan.arch).ref}`);
   if (plan.dryRun) return dryRun(plan, io, ui);
   const { runSession } = await import('../session/index.js');
-  return runSession(plan, ui, io);
+  return runSession(plan, ui, io, { suggest: (name) => table.suggest(name, 3) });
+}
+
+/**
+ * On a terminal, when several packages provide a typed executable and none clearly wins, ask
+ * once and remember the answer. Without a terminal the ranked default is taken (planRun notes it).
+ */
+async function askAmbiguous(raw: RawRunArgs, table: Table, io: Io, choices: ChoiceStore): Promise<void> {
+  const names = [
+    ...(raw.executable && raw.executable !== 'shell' ? [raw.executable] : []),
+    ...splitCommaList(raw.pkgs).filter((p) => !table.hasAttribute(p)),
+  ];
+  for (const exe of names) {
+    let r: Resolution;
+    try {
+      r = resolveExecutable(table, exe, { choices });
+    } catch {
+      continue; // planRun reports unknown names with its usual error.
+    }
+    if (r.via !== 'executable' || r.clearCut || r.candidates.length < 2) continue;
+    const { chooseProvider } = await import('../picker/index.js');
+    choices.set(exe, await chooseProvider(r, io));
+  }
 }
 
 function dryRun(plan: RunPlan, io: Io, ui: Ui): number {
