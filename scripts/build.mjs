@@ -2,8 +2,9 @@
 // Bundles src/ into dist/ with esbuild. Code splitting keeps the Kubernetes client and the picker
 // in chunks that are only loaded by the commands that need them, so start-up stays fast.
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 await build({
   entryPoints: { 'kubectl-nixrun': 'src/cli/entry.ts' },
@@ -14,7 +15,7 @@ await build({
   platform: 'node',
   target: 'node22',
   sourcemap: false,
-  minify: true,
+  minify: process.env.NIXRUN_NO_MINIFY ? false : true,
   legalComments: 'linked',
   chunkNames: 'chunks/[name]-[hash]',
   define: { __NIXRUN_VERSION__: JSON.stringify(pkg.version) },

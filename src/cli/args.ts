@@ -13,7 +13,7 @@ export interface RawRunArgs {
   registry?: string;
   tag?: string;
   arch: 'auto' | 'amd64' | 'arm64';
-  profile: string;
+  profile?: string;
   serviceAccount?: string;
   node?: string;
   toleration?: string[];
@@ -23,8 +23,8 @@ export interface RawRunArgs {
   annotations?: string[];
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   overrides?: string;
-  podRunningTimeout: string;
-  deadline: string;
+  podRunningTimeout?: string;
+  deadline?: string;
   init: boolean;
   preflight: boolean;
   sweep: boolean;

@@ -80,6 +80,15 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
       },
     )
     .command(
+      'config view',
+      'Print the effective configuration and where each value comes from',
+      (y) => y,
+      async () => {
+        const { configView } = await import('./config-view.js');
+        setExit(await configView(io));
+      },
+    )
+    .command(
       'which [executables..]',
       'Show the nixpkgs attribute each executable resolves to',
       (y) =>
@@ -165,7 +174,7 @@ function runOptions(y: Argv) {
     .option('registry', { type: 'string', requiresArg: true, description: 'Nixery registry host (env NIXRUN_REGISTRY; default nixery.dev)' })
     .option('tag', { type: 'string', requiresArg: true, description: 'Image tag: a branch or commit on a self-hosted git-source Nixery (ignored by nixery.dev)' })
     .option('arch', { choices: ['auto', 'amd64', 'arm64'] as const, default: 'auto', description: 'Image architecture; auto reads the target node(s)' })
-    .option('profile', { choices: PROFILE_NAMES, default: 'restricted', description: 'Security profile' })
+    .option('profile', { choices: PROFILE_NAMES, description: 'Security profile (default: restricted; env NIXRUN_PROFILE)' })
     .option('service-account', { type: 'string', requiresArg: true, description: 'Service account for the pod (its token is mounted)' })
     .option('node', { type: 'string', requiresArg: true, description: 'Run on this node' })
     .option('toleration', { type: 'string', array: true, requiresArg: true, description: 'Toleration key[=value]:Effect, or "all" (repeatable)' })
@@ -175,8 +184,8 @@ function runOptions(y: Argv) {
     .option('annotations', { type: 'string', array: true, requiresArg: true, description: 'Pod annotations k=v (repeatable)' })
     .option('image-pull-policy', { choices: ['Always', 'IfNotPresent', 'Never'] as const, description: 'Image pull policy (default: the cluster’s)' })
     .option('overrides', { type: 'string', requiresArg: true, description: 'JSON applied to the pod as a strategic merge patch' })
-    .option('pod-running-timeout', { type: 'string', default: '5m', requiresArg: true, description: 'How long to wait for the pod to start' })
-    .option('deadline', { type: 'string', default: '4h', requiresArg: true, description: 'activeDeadlineSeconds backstop for the pod' })
+    .option('pod-running-timeout', { type: 'string', requiresArg: true, description: 'How long to wait for the pod to start (default: 5m)' })
+    .option('deadline', { type: 'string', requiresArg: true, description: 'activeDeadlineSeconds backstop for the pod (default: 4h)' })
     .option('init', { type: 'boolean', default: true, description: 'Run the command under tini so Ctrl-C and signals reach it (--no-init: run it as PID 1)' })
     .option('preflight', { type: 'boolean', default: true, description: 'Build the image on the registry before creating the pod (--no-preflight to skip)' })
     .option('sweep', { type: 'boolean', default: true, description: 'Delete our own stale pods at start (--no-sweep to skip)' })

@@ -85,6 +85,8 @@ export interface PlanContext {
   stdoutIsTTY: boolean;
   env: NodeJS.ProcessEnv;
   choices?: ChoiceStore;
+  /** From the config file or NIXRUN_EXTRA_PACKAGES: added to every image. */
+  extraPackages?: string[];
 }
 
 /**
@@ -106,10 +108,11 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
   if (raw.output && !raw.dryRun) {
     throw new UsageError(`-o/--output ${raw.output} needs --dry-run`, 'the container’s own output goes to stdout; add --dry-run to print the pod instead');
   }
-  if (!(PROFILE_NAMES as readonly string[]).includes(raw.profile)) {
-    throw new UsageError(`unknown profile "${raw.profile}"`, `choose one of ${PROFILE_NAMES.join(', ')}`);
+  const profileName = raw.profile ?? 'restricted';
+  if (!(PROFILE_NAMES as readonly string[]).includes(profileName)) {
+    throw new UsageError(`unknown profile "${profileName}"`, `choose one of ${PROFILE_NAMES.join(', ')}`);
   }
-  const profile = raw.profile as ProfileName;
+  const profile = profileName as ProfileName;
 
   // Parse and validate every flag before resolving anything.
   const env = parseEnv(raw.env ?? []);
@@ -119,8 +122,8 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
   const requests = raw.requests === undefined ? undefined : parseResources(raw.requests);
   const limits = raw.limits === undefined ? undefined : parseResources(raw.limits);
   const overrides = raw.overrides === undefined ? undefined : parseOverrides(raw.overrides);
-  const podRunningTimeoutSeconds = parseDuration(raw.podRunningTimeout, '--pod-running-timeout');
-  const deadlineSeconds = parseDuration(raw.deadline, '--deadline');
+  const podRunningTimeoutSeconds = parseDuration(raw.podRunningTimeout ?? '5m', '--pod-running-timeout');
+  const deadlineSeconds = parseDuration(raw.deadline ?? '4h', '--deadline');
   if (podRunningTimeoutSeconds <= 0) throw new UsageError('--pod-running-timeout must be longer than 0s');
   if (deadlineSeconds <= 0) throw new UsageError('--deadline must be longer than 0s');
   const registry = validateRegistry(raw.registry ?? nonEmpty(ctx.env.NIXRUN_REGISTRY) ?? DEFAULT_REGISTRY);
@@ -192,7 +195,12 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
     resolutions.push(resolvePackage(ctx.table, p, withChoices(ctx)));
   }
   const packages = unique(resolutions.map((r) => r.attr));
+  const configured = (ctx.extraPackages ?? []).map((p) => {
+    checkPackageOrExecutable(p);
+    return resolvePackage(ctx.table, p, withChoices(ctx)).attr;
+  });
   const extraPackages = unique([
+    ...configured,
     ...profilePackages(profile),
     ...(raw.init ? [INIT_PACKAGE] : []),
     ...(stdin && !shell ? [GATE_PACKAGE] : []),

@@ -3,13 +3,17 @@ import { fileChoiceStore, loadTable, resolveExecutable, tableAgeDays, type Choic
 import type { Io } from '../ui/output.js';
 import { Ui } from '../ui/output.js';
 import type { RawRunArgs } from './args.js';
+import { configPath, loadConfigFile, resolveSettings, type Settings } from './config.js';
 import { currentOwner } from './owner.js';
 import { imageFor, planRun, podFor, splitCommaList, type RunPlan } from './plan.js';
 
 const STALE_TABLE_DAYS = 90;
 
-export async function runCommand(raw: RawRunArgs, io: Io): Promise<number> {
-  const ui = new Ui(io, { quiet: raw.quiet });
+export async function runCommand(rawArgs: RawRunArgs, io: Io): Promise<number> {
+  const ui = new Ui(io, { quiet: rawArgs.quiet });
+  const path = configPath(io.env);
+  const settings = resolveSettings(rawArgs, io.env, await loadConfigFile(path), path);
+  let raw = applySettings(rawArgs, settings);
   const table = loadTable();
   warnIfStale(table, ui);
   // Prompts draw on stderr, so stdout may be a pipe (e.g. --dry-run -o json > pod.json).
@@ -31,6 +35,7 @@ export async function runCommand(raw: RawRunArgs, io: Io): Promise<number> {
     stdoutIsTTY: Boolean(io.stdout.isTTY),
     env: io.env,
     choices,
+    extraPackages: settings.extraPackages.value,
   });
   for (const w of plan.warnings) ui.warn(w);
   for (const r of plan.resolutions) noteResolution(r, ui);
@@ -39,6 +44,28 @@ export async function runCommand(raw: RawRunArgs, io: Io): Promise<number> {
   if (plan.dryRun) return dryRun(plan, io, ui);
   const { runSession } = await import('../session/index.js');
   return runSession(plan, ui, io, { suggest: (name) => table.suggest(name, 3) });
+}
+
+/**
+ * Flags win over NIXRUN_* variables, which win over the config file. A config alias used as the
+ * executable ("db: postgresql,pgcli") becomes those packages and a shell (or the command).
+ */
+function applySettings(raw: RawRunArgs, s: Settings): RawRunArgs {
+  const out: RawRunArgs = {
+    ...raw,
+    registry: s.registry.value,
+    profile: s.profile.value,
+    podRunningTimeout: s.podRunningTimeout.value,
+    deadline: s.deadline.value,
+  };
+  const fileLabels = Object.entries(s.labels.value).map(([k, v]) => `${k}=${v}`);
+  if (fileLabels.length > 0) out.labels = [...fileLabels, ...(raw.labels ?? [])];
+  const alias = raw.executable === undefined ? undefined : s.aliases.value[raw.executable];
+  if (alias) {
+    out.pkgs = [...(raw.pkgs ?? []), ...alias];
+    delete out.executable;
+  }
+  return out;
 }
 
 /**
