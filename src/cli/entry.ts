@@ -1,5 +1,7 @@
 import { main } from './main.js';
 
+export { main };
+
 /** Process entry: run, then exit with the code main() decided (after stdout has drained). */
 export async function run(): Promise<void> {
   const code = await main(process.argv.slice(2));

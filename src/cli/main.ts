@@ -9,6 +9,11 @@ import { VERSION } from './version.js';
  * `--version`, `which` and `--dry-run` never pay for the Kubernetes client.
  */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  if (argv[0] === '__complete') {
+    // kubectl's plugin completion protocol (cobra's): kept out of yargs so nothing is printed but candidates.
+    const { complete } = await import('./complete.js');
+    return complete(argv.slice(1), io);
+  }
   let exitCode: number = ExitCode.ok;
   const quiet = argv.includes('-q') || argv.includes('--quiet');
   const ui = new Ui(io, { quiet });
@@ -77,6 +82,16 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
       async (args) => {
         const { runCommand } = await import('./run.js');
         setExit(await runCommand({ ...(args as unknown as RawRunArgs), pick: true }, io));
+      },
+    )
+    .command(
+      'completion <shell>',
+      'Print a shell completion script for kubectl-nixrun (kubectl itself uses kubectl_complete-nixrun)',
+      (y) => y.positional('shell', { choices: ['bash', 'zsh', 'fish'] as const, demandOption: true }),
+      async (args) => {
+        const { completionScript } = await import('./complete.js');
+        io.stdout.write(completionScript(args.shell as 'bash' | 'zsh' | 'fish'));
+        setExit(ExitCode.ok);
       },
     )
     .command(

@@ -1,0 +1,163 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { parse } from 'yaml';
+import { loadTable } from '../resolve/index.js';
+import type { Io } from '../ui/output.js';
+import { PROFILE_NAMES } from './args.js';
+
+/** Cobra's directives: kubectl (1.26+) reads them from `kubectl_complete-nixrun`'s last line. */
+const NO_FILE_COMP = 4;
+const NO_SPACE = 2;
+const MAX = 200;
+
+const VALUE_FLAGS: Record<string, string> = {
+  '-n': 'namespace',
+  '--namespace': 'namespace',
+  '--context': 'context',
+  '--kubeconfig': 'file',
+  '-p': 'pkgs',
+  '--pkgs': 'pkgs',
+  '--profile': 'profile',
+  '--arch': 'arch',
+  '-o': 'output',
+  '--output': 'output',
+  '--image-pull-policy': 'pull',
+  '-e': 'none',
+  '--env': 'none',
+  '--registry': 'none',
+  '--tag': 'none',
+  '--service-account': 'none',
+  '--node': 'none',
+  '--toleration': 'none',
+  '--requests': 'none',
+  '--limits': 'none',
+  '-l': 'none',
+  '--labels': 'none',
+  '--annotations': 'none',
+  '--overrides': 'none',
+  '--pod-running-timeout': 'none',
+  '--deadline': 'none',
+  '--ttl': 'none',
+};
+
+const BOOL_FLAGS = ['-i', '--stdin', '-t', '--tty', '--no-init', '--no-preflight', '--no-sweep', '--keep', '--dry-run', '--pick', '-q', '--quiet', '--version', '--help'];
+const SUBCOMMANDS = ['which', 'gc', 'pick', 'config', 'completion'];
+
+/**
+ * `__complete ARGS… PARTIAL`: the cobra protocol that kubectl uses for plugins. Offline and
+ * fast: packages and executables from the bundled table, contexts and namespaces from the
+ * kubeconfig (no API call).
+ */
+export function complete(args: string[], io: Io): number {
+  const words = args.length === 0 ? [''] : args;
+  const partial = words[words.length - 1]!;
+  const prev = words[words.length - 2];
+  let out: string[] = [];
+  let directive = NO_FILE_COMP;
+
+  const afterDashDash = words.slice(0, -1).includes('--');
+  const eq = partial.indexOf('=');
+  const [flag, valuePrefix] = partial.startsWith('-') && eq > 0 ? [partial.slice(0, eq), partial.slice(eq + 1)] : [undefined, undefined];
+  const valueKind = flag !== undefined ? VALUE_FLAGS[flag] : prev !== undefined ? VALUE_FLAGS[prev] : undefined;
+
+  if (afterDashDash) {
+    directive = 0; // The command's own arguments: let the shell complete files.
+  } else if (valueKind !== undefined) {
+    const p = valuePrefix ?? partial;
+    const values = valuesFor(valueKind, p, io.env);
+    if (valueKind === 'file') directive = 0;
+    out = flag !== undefined ? values.map((v) => `${flag}=${v}`) : values;
+    if (valueKind === 'pkgs') directive |= NO_SPACE;
+  } else if (partial.startsWith('-')) {
+    out = [...Object.keys(VALUE_FLAGS), ...BOOL_FLAGS].filter((f) => f.startsWith(partial));
+  } else {
+    const positionals = words.slice(0, -1).filter((w, i, all) => !w.startsWith('-') && !(all[i - 1] !== undefined && VALUE_FLAGS[all[i - 1]!] !== undefined));
+    if (positionals[0] === 'which') out = prefixed(loadTable().executables(), partial);
+    else if (positionals[0] === 'completion') out = ['bash', 'zsh', 'fish'].filter((s) => s.startsWith(partial));
+    else if (positionals[0] === 'config') out = ['view'].filter((s) => s.startsWith(partial));
+    else if (positionals.length === 0) out = [...SUBCOMMANDS, 'shell'].filter((s) => s.startsWith(partial)).concat(prefixed(loadTable().executables(), partial));
+  }
+  io.stdout.write(out.slice(0, MAX).map((s) => `${s}\n`).join('') + `:${directive}\n`);
+  return 0;
+}
+
+function valuesFor(kind: string, prefix: string, env: NodeJS.ProcessEnv): string[] {
+  switch (kind) {
+    case 'profile':
+      return PROFILE_NAMES.filter((p) => p.startsWith(prefix));
+    case 'arch':
+      return ['auto', 'amd64', 'arm64'].filter((p) => p.startsWith(prefix));
+    case 'output':
+      return ['yaml', 'json'].filter((p) => p.startsWith(prefix));
+    case 'pull':
+      return ['Always', 'IfNotPresent', 'Never'].filter((p) => p.startsWith(prefix));
+    case 'context':
+      return kubeconfigs(env).contexts.filter((c) => c.startsWith(prefix));
+    case 'namespace':
+      return kubeconfigs(env).namespaces.filter((n) => n.startsWith(prefix));
+    case 'pkgs': {
+      // "curl,ps" completes the last item and keeps the ones before it.
+      const i = prefix.lastIndexOf(',');
+      const head = i === -1 ? '' : prefix.slice(0, i + 1);
+      const last = prefix.slice(i + 1);
+      const table = loadTable();
+      const names = [...new Set([...prefixed(table.attributes(), last), ...prefixed(table.executables(), last)])];
+      return names.sort((a, b) => a.length - b.length || a.localeCompare(b)).map((n) => head + n);
+    }
+    default:
+      return [];
+  }
+}
+
+function prefixed(names: string[], prefix: string): string[] {
+  return names.filter((n) => n.startsWith(prefix)).sort((a, b) => a.length - b.length || a.localeCompare(b)).slice(0, MAX);
+}
+
+function kubeconfigs(env: NodeJS.ProcessEnv): { contexts: string[]; namespaces: string[] } {
+  const files = env.KUBECONFIG ? env.KUBECONFIG.split(delimiter).filter(Boolean) : [join(env.HOME || homedir(), '.kube', 'config')];
+  const contexts = new Set<string>();
+  const namespaces = new Set<string>(['default']);
+  for (const f of files) {
+    if (!existsSync(f)) continue;
+    try {
+      const doc = parse(readFileSync(f, 'utf8')) as { contexts?: Array<{ name?: string; context?: { namespace?: string } }> };
+      for (const c of doc.contexts ?? []) {
+        if (c.name) contexts.add(c.name);
+        if (c.context?.namespace) namespaces.add(c.context.namespace);
+      }
+    } catch {
+      // An unreadable kubeconfig offers nothing; completion must never fail loudly.
+    }
+  }
+  return { contexts: [...contexts].sort(), namespaces: [...namespaces].sort() };
+}
+
+/** Scripts for using `kubectl-nixrun` directly (kubectl's own completion uses kubectl_complete-nixrun). */
+export function completionScript(shell: 'bash' | 'zsh' | 'fish'): string {
+  if (shell === 'fish') {
+    return `# kubectl-nixrun completion for fish: kubectl-nixrun completion fish > ~/.config/fish/completions/kubectl-nixrun.fish
+function __kubectl_nixrun_complete
+    set -l args (commandline -opc)[2..-1] (commandline -ct)
+    kubectl-nixrun __complete $args 2>/dev/null | string match -v -r '^:'
+end
+complete -c kubectl-nixrun -f -a '(__kubectl_nixrun_complete)'
+`;
+  }
+  const body = `# kubectl-nixrun completion for ${shell}: source <(kubectl-nixrun completion ${shell})
+_kubectl_nixrun() {
+  local cur out directive
+  cur="\${COMP_WORDS[COMP_CWORD]}"
+  out=$(kubectl-nixrun __complete "\${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null) || return
+  directive=\${out##*:}
+  out=\${out%:*}
+  COMPREPLY=()
+  local IFS=$'\\n'
+  COMPREPLY=($(compgen -W "$out" -- "$cur"))
+  if (( (directive & 2) != 0 )); then compopt -o nospace 2>/dev/null; fi
+  if (( (directive & 4) == 0 )) && (( \${#COMPREPLY[@]} == 0 )); then compopt -o default 2>/dev/null; fi
+}
+complete -F _kubectl_nixrun kubectl-nixrun
+`;
+  return shell === 'zsh' ? `autoload -U +X bashcompinit && bashcompinit\n${body}` : body;
+}
