@@ -102,8 +102,11 @@ function valuesFor(kind: string, prefix: string, env: NodeJS.ProcessEnv): string
       const head = i === -1 ? '' : prefix.slice(0, i + 1);
       const last = prefix.slice(i + 1);
       const table = loadTable();
-      const names = [...new Set([...prefixed(table.attributes(), last), ...prefixed(table.executables(), last)])];
-      return names.sort((a, b) => a.length - b.length || a.localeCompare(b)).map((n) => head + n);
+      // Typing a command (psq…) offers the package that provides it (postgresql) as well.
+      const exes = prefixed(table.executables(), last);
+      const providers = exes.slice(0, 50).flatMap((e) => table.candidates(e).slice(0, 1).map((c) => c.attr));
+      const names = [...new Set([...prefixed(table.attributes(), last), ...providers, ...exes])];
+      return names.map((n) => head + n);
     }
     default:
       return [];
