@@ -156,7 +156,8 @@ export async function waitForStart(
           if (seenEvents.has(key)) return;
           seenEvents.add(key);
           if (ev.reason === 'TriggeredScaleUp') scaleUp = true;
-          lastEvent = ev;
+          // A (re)started watch lists old events in no particular order: keep the newest.
+          if (!lastEvent || Number(ev.metadata?.resourceVersion ?? 0) >= Number(lastEvent.metadata?.resourceVersion ?? 0)) lastEvent = ev;
           check();
           if (!lastPod) opts.onProgress({ stage: ev.reason ?? 'Pending', ...(ev.message ? { detail: ev.message } : {}) });
         },
