@@ -50,7 +50,7 @@ export async function preflight(target: PreflightTarget, opts: { timeoutMs: numb
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
     return {
       kind: 'skipped',
-      reason: timedOut ? `no answer from ${target.registry} within ${Math.round(opts.timeoutMs / 1000)}s` : `cannot reach ${target.registry} (${networkReason(err)})`,
+      reason: timedOut ? `no answer from ${target.registry} within ${opts.timeoutMs < 10_000 ? (opts.timeoutMs / 1000).toFixed(1) : Math.round(opts.timeoutMs / 1000)}s` : `cannot reach ${target.registry} (${networkReason(err)})`,
       ms: ms(),
     };
   }

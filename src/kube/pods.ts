@@ -73,6 +73,8 @@ export async function waitForStart(
   opts.signal.addEventListener('abort', abortAll, { once: true });
   const seenEvents = new Set<string>();
   let lastEvent: CoreV1Event | undefined;
+  // The kubelet's own words for a failed pull ("Failed to pull image …: <why>").
+  let pullFailure: string | undefined;
   let firstPullError: number | undefined;
   let firstUnschedulable: number | undefined;
   let scaleUp = false;
@@ -109,7 +111,7 @@ export async function waitForStart(
         if (waiting?.reason && FATAL_AFTER_GRACE.has(waiting.reason)) {
           firstPullError ??= now;
           if (waiting.reason === 'ImagePullBackOff' || now - firstPullError >= opts.graceMs) {
-            return fail(cannotStart(name, waiting.reason, pullMessage(waiting.message, lastEvent)));
+            return fail(cannotStart(name, waiting.reason, pullFailure ?? waiting.message));
           }
         }
         const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
@@ -156,6 +158,7 @@ export async function waitForStart(
           if (seenEvents.has(key)) return;
           seenEvents.add(key);
           if (ev.reason === 'TriggeredScaleUp') scaleUp = true;
+          if (ev.reason === 'Failed' && ev.message?.startsWith('Failed to pull image')) pullFailure = ev.message;
           // A (re)started watch lists old events in no particular order: keep the newest.
           if (!lastEvent || Number(ev.metadata?.resourceVersion ?? 0) >= Number(lastEvent.metadata?.resourceVersion ?? 0)) lastEvent = ev;
           check();
@@ -228,12 +231,6 @@ function cannotStart(name: string, reason: string, message: string | undefined):
     exitCode: ExitCode.cannotRun,
     ...(hints[reason] ? { hint: hints[reason] } : {}),
   });
-}
-
-function pullMessage(waitingMessage: string | undefined, ev: CoreV1Event | undefined): string | undefined {
-  // Older kubelets only say "Back-off pulling image"; the Failed event has the real reason.
-  if (ev?.reason === 'Failed' && ev.message) return ev.message;
-  return waitingMessage;
 }
 
 function describeWaiting(pod: V1Pod | undefined, ev: CoreV1Event | undefined): string {

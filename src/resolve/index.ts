@@ -100,9 +100,12 @@ export function resolveExecutable(table: Table, exe: string, opts: { choices?: C
   return { input: exe, attr: candidates[0]!.attr, via: 'executable', candidates, clearCut: candidates.length === 1 };
 }
 
-/** --pkgs: an exact attribute wins, otherwise resolve the name as an executable. */
+/**
+ * --pkgs: an exact attribute wins, then an executable name; anything else is taken as an
+ * attribute the table does not list (libraries, data, python3Packages.*), for Nixery to judge.
+ */
 export function resolvePackage(table: Table, name: string, opts: { choices?: ChoiceStore } = {}): Resolution {
-  if (table.hasAttribute(name) || table.candidates(name).length === 0 && /[.]/.test(name)) {
+  if (table.hasAttribute(name) || table.candidates(name).length === 0) {
     return { input: name, attr: name, via: 'attribute', candidates: [], clearCut: true };
   }
   return resolveExecutable(table, name, opts);

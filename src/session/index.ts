@@ -115,7 +115,7 @@ class Session {
     this.progress.update(`waiting for pod ${name}`, { restartClock: true });
     const started = await waitForStart(kube, name, {
       timeoutMs: plan.podRunningTimeoutSeconds * 1000,
-      graceMs: Math.min(FAIL_FAST_GRACE_MS, plan.podRunningTimeoutSeconds * 1000),
+      graceMs: Math.min(FAIL_FAST_GRACE_MS, (plan.podRunningTimeoutSeconds * 1000) / 2),
       signal,
       onProgress: (p) => this.progress.update(`pod ${name}: ${p.stage}`),
     });
@@ -201,13 +201,17 @@ class Session {
   private async followLogs(kube: Kube, name: string): Promise<void> {
     const out = new PassThrough();
     out.on('data', (chunk: Buffer) => this.io.stdout.write(chunk));
-    await this.cancellable(
-      new Promise<void>((resolve, reject) => {
-        void new Log(kube.kc)
-          .log(kube.namespace, name, CONTAINER, out, (err) => (err ? reject(err) : resolve()), { follow: true })
-          .catch(reject);
-      }),
-    );
+    // client-node pipes the response into `out`; its end is the end of the container's output.
+    const ended = new Promise<void>((resolve, reject) => {
+      out.once('end', resolve);
+      out.once('error', reject);
+    });
+    const ctrl = await this.cancellable(new Log(kube.kc).log(kube.namespace, name, CONTAINER, out, { follow: true }));
+    try {
+      await this.cancellable(ended);
+    } finally {
+      ctrl.abort();
+    }
   }
 
   /** Race a step against the abort signal, so a signal interrupts any wait at once. */

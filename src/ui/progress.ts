@@ -3,8 +3,8 @@ import type { Ui } from './output.js';
 
 /**
  * One updating status line on stderr with the elapsed time ("building image postgresql on
- * nixery.dev… 12s"). On a non-terminal stderr each new stage is printed once, as a plain line;
- * with --quiet nothing is shown.
+ * nixery.dev… 12s"). On a non-terminal stderr a stage is printed once, as a plain line, and
+ * only when it lasts a second (logs of fast runs stay clean); with --quiet nothing is shown.
  */
 export class Progress {
   private spinner: Spinner | undefined;
@@ -12,6 +12,8 @@ export class Progress {
   private started = 0;
   private lastPlain = '';
   private timer: NodeJS.Timeout | undefined;
+  private pending: NodeJS.Timeout | undefined;
+  private pendingText = '';
 
   constructor(private readonly ui: Ui) {}
 
@@ -20,8 +22,14 @@ export class Progress {
     if (opts.restartClock || this.started === 0) this.started = Date.now();
     this.text = text;
     if (!this.ui.interactive) {
-      if (text !== this.lastPlain) this.ui.io.stderr.write(`${text}…\n`);
-      this.lastPlain = text;
+      if (this.pending && text === this.pendingText) return;
+      this.pendingText = text;
+      if (this.pending) clearTimeout(this.pending);
+      this.pending = setTimeout(() => {
+        this.pending = undefined;
+        if (this.text !== this.lastPlain) this.ui.io.stderr.write(`${this.text}…\n`);
+        this.lastPlain = this.text;
+      }, 1000);
       return;
     }
     if (!this.spinner) {
@@ -36,6 +44,8 @@ export class Progress {
 
   /** Remove the line (before the container's output takes the terminal). */
   stop(finalMessage?: string): void {
+    if (this.pending) clearTimeout(this.pending);
+    this.pending = undefined;
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     if (this.spinner) {

@@ -326,6 +326,8 @@ func (c *container) start(k *kubelet) error {
 	cmd.Dir = k.workDir
 	c.cmd = cmd
 	c.once = spec.StdinOnce
+	// Wait closes the output pipes, so it may only be called once the pumps have read all.
+	var pumps sync.WaitGroup
 
 	if spec.TTY {
 		f, err := pty.StartWithAttrs(cmd, &pty.Winsize{Rows: 24, Cols: 80}, &syscall.SysProcAttr{Setsid: true, Setctty: true})
@@ -334,7 +336,8 @@ func (c *container) start(k *kubelet) error {
 		}
 		c.tty = f
 		c.stdin = f
-		go c.pump(f, 1)
+		pumps.Add(1)
+		go func() { defer pumps.Done(); c.pump(f, 1) }()
 	} else {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if spec.Stdin {
@@ -355,10 +358,14 @@ func (c *container) start(k *kubelet) error {
 		if err := cmd.Start(); err != nil {
 			return err
 		}
-		go c.pump(outR, 1)
-		go c.pump(errR, 2)
+		pumps.Add(2)
+		go func() { defer pumps.Done(); c.pump(outR, 1) }()
+		go func() { defer pumps.Done(); c.pump(errR, 2) }()
 	}
 	go func() {
+		if c.tty == nil {
+			pumps.Wait()
+		}
 		err := cmd.Wait()
 		code := 0
 		var ee *exec.ExitError
@@ -371,8 +378,10 @@ func (c *container) start(k *kubelet) error {
 		} else if err != nil {
 			code = 128
 		}
-		// Let the output pumps drain before the attach streams are closed.
-		time.Sleep(50 * time.Millisecond)
+		if c.tty != nil {
+			// A pty's master reads EIO once the last process holding the slave is gone.
+			pumps.Wait()
+		}
 		c.mu.Lock()
 		c.exit = code
 		c.mu.Unlock()

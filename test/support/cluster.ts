@@ -1,0 +1,99 @@
+import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+// @ts-expect-error: a plain .mjs script shared with `npm run cluster:up`.
+import { loadState, restartApiserver as restart } from '../../scripts/testenv.mjs';
+
+export interface TestenvState {
+  dir: string;
+  kubeconfig: string;
+  auditLog: string;
+  restrictedNamespace: string;
+  nodes: { fake: string; kwok: string };
+  ports: Record<string, number>;
+}
+
+export function testenv(): TestenvState {
+  return loadState(inject('testenvDir')) as TestenvState;
+}
+
+export function kubeconfigPath(): string {
+  return inject('kubeconfig');
+}
+
+export function core(): CoreV1Api {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath());
+  return kc.makeApiClient(CoreV1Api);
+}
+
+/** A fresh namespace per test; `restricted` enforces Pod Security restricted. */
+export async function createTestNamespace(prefix: string, opts: { restricted?: boolean } = {}): Promise<string> {
+  const name = `${prefix}-${randomBytes(3).toString('hex')}`.toLowerCase();
+  await core().createNamespace({
+    body: {
+      metadata: {
+        name,
+        labels: { 'nixrun.test/e2e': 'true', ...(opts.restricted ? { 'pod-security.kubernetes.io/enforce': 'restricted' } : {}) },
+      },
+    },
+  });
+  // The fake kubelet creates the namespace's default service account, as kube-controller-manager would.
+  await waitFor(async () => {
+    try {
+      await core().readNamespacedServiceAccount({ name: 'default', namespace: name });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 10_000);
+  return name;
+}
+
+export async function listPods(namespace: string, labelSelector = 'app.kubernetes.io/managed-by=kubectl-nixrun'): Promise<V1Pod[]> {
+  return (await core().listNamespacedPod({ namespace, labelSelector })).items;
+}
+
+export async function waitFor<T>(fn: () => Promise<T | false | undefined | null>, timeoutMs: number, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/** Wait until no pod of ours is left in the namespace (deletion is asynchronous). */
+export async function expectNoPodsLeft(namespace: string, timeoutMs = 10_000): Promise<void> {
+  await waitFor(async () => (await listPods(namespace)).length === 0, timeoutMs, `no nixrun pods in ${namespace}`);
+}
+
+export async function restartApiserver(downMs = 0): Promise<void> {
+  await restart(testenv(), downMs);
+}
+
+export interface AuditEvent {
+  verb: string;
+  objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string };
+  user?: { username?: string };
+  requestURI: string;
+  stageTimestamp?: string;
+}
+
+/** API requests recorded by the apiserver's audit log, optionally filtered. */
+export function auditEvents(filter: (e: AuditEvent) => boolean = () => true): AuditEvent[] {
+  const text = readFileSync(join(testenv().dir, 'audit.log'), 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as AuditEvent)
+    .filter(filter);
+}
