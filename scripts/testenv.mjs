@@ -85,6 +85,10 @@ export function build() {
   if (missing.includes('etcd')) go(join(TESTENV, 'etcd'), ['build', '-ldflags=-s -w', '-o', join(out, 'etcd'), '.']);
   if (missing.includes('kwok')) go(join(TESTENV, 'kwok'), ['build', '-ldflags=-s -w', '-o', join(out, 'kwok'), 'sigs.k8s.io/kwok/cmd/kwok']);
   writeFileSync(join(out, 'versions.json'), `${JSON.stringify({ ...VERSIONS, go: goVersion(), builtAt: new Date().toISOString() }, null, 2)}\n`);
+  // Builds for older pins are dead weight (about 300 MB each).
+  for (const d of readdirSync(CACHE_ROOT)) {
+    if (d.startsWith('k8s-') && join(CACHE_ROOT, d) !== out) rmSync(join(CACHE_ROOT, d), { recursive: true, force: true });
+  }
   return out;
 }
 

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Everything the tests need besides npm packages, idempotent: Debian packages (tmux for the
+# terminal tests), kubectl (1.26+, for the plugin-completion test), and the local cluster's
+# binaries, built from the official Go modules into a cache outside the repo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v tmux >/dev/null || need_apt+=(tmux)
+command -v pgrep >/dev/null || need_apt+=(procps)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing ${need_apt[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+command -v go >/dev/null || { echo "Go is required to build the test cluster" >&2; exit 1; }
+
+time node_modules/.bin/node scripts/testenv.mjs build

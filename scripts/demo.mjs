@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// `npm run demo`: start the local test cluster and open an interactive kubectl-nixrun session in
+// it, so the whole flow (create, progress, attach, exit code, cleanup) can be seen without a
+// cluster of your own. The local node runs commands on this machine, so images do not matter and
+// the registry pre-flight is skipped. Without a terminal it runs one command instead.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { down, up } from './testenv.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const state = await up();
+process.stderr.write(`\nlocal cluster ready in ${(state.readyMs / 1000).toFixed(1)}s; kubeconfig: ${state.kubeconfig}\n`);
+const interactive = process.stdin.isTTY && process.stdout.isTTY;
+const args = interactive
+  ? ['--kubeconfig', state.kubeconfig, '--no-preflight', ...(process.argv.slice(2).length ? process.argv.slice(2) : ['--pkgs', 'curl,jq', 'shell'])]
+  : ['--kubeconfig', state.kubeconfig, '--no-preflight', '--', 'sh', '-c', 'echo "hello from pod $HOSTNAME"; exit 3'];
+process.stderr.write(`$ kubectl nixrun ${args.join(' ')}\n${interactive ? '(type `exit` to leave; the pod is deleted)\n' : ''}\n`);
+const r = spawnSync(process.execPath, [join(root, 'bin', 'kubectl-nixrun.js'), ...args], { stdio: 'inherit' });
+process.stderr.write(`\nkubectl nixrun exited with ${r.status}\n`);
+down(state);
