@@ -10,6 +10,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -20,9 +21,12 @@ export default defineConfig({
           globalSetup: ['test/e2e/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 600_000,
-          // The cluster has 2 cores to share; keep e2e files from starving each other.
-          maxWorkers: 2,
-          fileParallelism: true,
+          // One cluster, shared: files run one after another, because some of them restart the
+          // API server or load the 2 cores on purpose.
+          maxWorkers: 1,
+          fileParallelism: false,
+          // After the unit tests, so a broken build fails fast before the cluster starts.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

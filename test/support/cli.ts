@@ -38,6 +38,8 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: 
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    // The CLI may exit (bad input) before it reads stdin.
+    child.stdin.on('error', () => {});
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });
