@@ -204,6 +204,8 @@ export async function up(opts = {}) {
     dir,
     bins,
     token: randomBytes(24).toString('hex'),
+    // A second identity, so tests can count the API requests one CLI run made in the audit log.
+    testerToken: randomBytes(24).toString('hex'),
     ports: { etcd: await freePort(), etcdPeer: await freePort(), apiserver: await freePort(), scheduler: await freePort(), kubelet: await freePort(), kwok: await freePort() },
     procs: {},
     kubeconfig: join(dir, 'kubeconfig'),
@@ -214,11 +216,11 @@ export async function up(opts = {}) {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }));
   writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
-  writeFileSync(join(dir, 'tokens.csv'), `${state.token},admin,admin-uid,"system:masters"\n`);
+  writeFileSync(join(dir, 'tokens.csv'), `${state.token},admin,admin-uid,"system:masters"\n${state.testerToken},tester,tester-uid,"system:masters"\n`);
   // Metadata of every request, so tests can prove that bad input made no API call.
   writeFileSync(join(dir, 'audit-policy.yaml'), 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n- level: Metadata\n');
-  writeFileSync(
-    state.kubeconfig,
+  state.testerKubeconfig = join(dir, 'kubeconfig-tester');
+  const kubeconfigFor = (token) =>
     [
       'apiVersion: v1',
       'kind: Config',
@@ -230,14 +232,15 @@ export async function up(opts = {}) {
       'users:',
       '- name: admin',
       '  user:',
-      `    token: ${state.token}`,
+      `    token: ${token}`,
       'contexts:',
       '- name: nixrun-test',
       '  context: {cluster: nixrun-test, user: admin, namespace: default}',
       'current-context: nixrun-test',
       '',
-    ].join('\n'),
-  );
+    ].join('\n');
+  writeFileSync(state.kubeconfig, kubeconfigFor(state.token));
+  writeFileSync(state.testerKubeconfig, kubeconfigFor(state.testerToken));
   const shim = join(dir, 'shim');
   mkdirSync(shim);
   // The plugin runs commands as `tini -g -- CMD…`; no tini here, so drop its options and exec.
@@ -353,13 +356,13 @@ function alive(pid) {
   }
 }
 
-function stopProcess(p) {
+function stopProcess(p, signal = 'SIGTERM') {
   if (!p?.pid || !alive(p.pid)) return;
   try {
-    process.kill(-p.pid, 'SIGTERM');
+    process.kill(-p.pid, signal);
   } catch {
     try {
-      process.kill(p.pid, 'SIGTERM');
+      process.kill(p.pid, signal);
     } catch {
       // Already gone.
     }
@@ -375,7 +378,14 @@ function stopProcess(p) {
   }
 }
 
-export function down(state) {
+export function down(stateArg) {
+  // A restart from another process (a test worker) changed the pids on disk: trust the file.
+  let state = stateArg;
+  try {
+    state = JSON.parse(readFileSync(join(stateArg.dir, 'state.json'), 'utf8'));
+  } catch {
+    // No state file: use what we were given.
+  }
   for (const name of ['kwok', 'fake-kubelet', 'kube-scheduler', 'kube-apiserver', 'etcd']) stopProcess(state.procs?.[name]);
   if (state.etcdData?.startsWith('/dev/shm/')) rmSync(state.etcdData, { recursive: true, force: true });
   if (!process.env.NIXRUN_TESTENV_KEEP) rmSync(state.dir, { recursive: true, force: true });
@@ -386,14 +396,28 @@ export function down(state) {
   }
 }
 
-/** Stop kube-apiserver, wait, start it again with the same flags and ports, wait until ready. */
-export async function restartApiserver(state, downMs = 0) {
+/**
+ * Stop kube-apiserver (gracefully, or `crash: true` for SIGKILL, which drops every connection at
+ * once), wait, start it again with the same flags and ports. Resolves once the cluster works
+ * again: the API is ready and the node's informers have reconnected (their back-off can take
+ * several seconds, as with a real kubelet).
+ */
+export async function restartApiserver(state, downMs = 0, opts = {}) {
   const p = state.procs['kube-apiserver'];
-  stopProcess(p);
+  stopProcess(p, opts.crash ? 'SIGKILL' : 'SIGTERM');
   await new Promise((r) => setTimeout(r, downMs));
   startProcess(state, 'kube-apiserver', p.bin, p.args);
   writeFileSync(join(state.dir, 'state.json'), JSON.stringify(state, null, 2));
   await waitFor('kube-apiserver (restarted)', async () => (await api(state, '/readyz')).status === 200, 60_000, state);
+  const probe = `probe-${randomBytes(3).toString('hex')}`;
+  // Right after /readyz the admission chain may still answer "not yet ready to handle request".
+  await waitFor(
+    'the probe namespace',
+    async () => [201, 409].includes((await api(state, '/api/v1/namespaces', { method: 'POST', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: probe } } })).status),
+    30_000,
+    state,
+  );
+  await waitFor('the fake kubelet to reconnect', async () => (await api(state, `/api/v1/namespaces/${probe}/serviceaccounts/default`)).status === 200, 60_000, state);
 }
 
 export function loadState(dir) {
@@ -425,7 +449,7 @@ async function cli() {
       down(loadState(flag('--dir')));
       break;
     case 'restart-apiserver':
-      await restartApiserver(loadState(flag('--dir')), Number(flag('--down-ms') ?? 0));
+      await restartApiserver(loadState(flag('--dir')), Number(flag('--down-ms') ?? 0), { crash: rest.includes('--crash') });
       break;
     default:
       process.stderr.write('usage: node scripts/testenv.mjs build|up|down|restart-apiserver [--dir DIR] [--down-ms N]\n');

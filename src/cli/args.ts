@@ -33,6 +33,7 @@ export interface RawRunArgs {
   output?: 'yaml' | 'json';
   quiet: boolean;
   pick?: boolean;
+  verbose?: number;
 }
 
 export const PROFILE_NAMES = ['restricted', 'baseline', 'netadmin', 'sysadmin'] as const;

@@ -46,7 +46,7 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
   const width = Math.min(io.stdout.columns ?? 100, 110);
   const parser = yargs(argv)
     .scriptName('kubectl nixrun')
-    .parserConfiguration({ 'populate--': true, 'strip-dashed': false, 'greedy-arrays': false })
+    .parserConfiguration({ 'populate--': true, 'strip-dashed': false, 'greedy-arrays': false, 'duplicate-arguments-array': false })
     .strict()
     .exitProcess(false)
     .showHelpOnFail(false)
@@ -54,13 +54,16 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
     .version(false)
     .wrap(width)
     .fail((msg, err) => {
-      if (err) throw err;
+      // yargs' own parse errors (YError) are usage errors; errors from handlers pass through.
+      if (err && err.name !== 'YError') throw err;
+      if (err) msg = err.message;
       // yargs' messages span lines ("Invalid values:\n  Argument: …"): keep the error to one line.
       const oneLine = (msg ?? 'invalid arguments').replace(/:\s*\n\s*/g, ': ').replace(/\s*\n\s*/g, '; ');
       throw new UsageError(lowerFirst(oneLine), 'see kubectl nixrun --help');
     })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, description: 'Print nothing but errors and the container output' })
     .option('version', { type: 'boolean', description: 'Print the version and the lookup table in use' })
+    .option('verbose', { alias: 'v', type: 'count', description: 'Say what is done against the cluster and registry (never credentials)' })
     .command(
       '$0 [executable]',
       'Run EXECUTABLE (or an interactive shell) in a throw-away pod built from nixpkgs',

@@ -10,7 +10,7 @@ import { imageFor, planRun, podFor, splitCommaList, type RunPlan } from './plan.
 const STALE_TABLE_DAYS = 90;
 
 export async function runCommand(rawArgs: RawRunArgs, io: Io): Promise<number> {
-  const ui = new Ui(io, { quiet: rawArgs.quiet });
+  const ui = new Ui(io, { quiet: rawArgs.quiet, verbosity: rawArgs.verbose ?? 0 });
   const path = configPath(io.env);
   const settings = resolveSettings(rawArgs, io.env, await loadConfigFile(path), path);
   let raw = applySettings(rawArgs, settings);

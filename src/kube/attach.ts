@@ -32,6 +32,8 @@ export interface AttachEnd {
 }
 
 export interface Attached {
+  /** Bytes of output received so far (stdout and stderr), to resume from the logs after a drop. */
+  received(): number;
   /** Resolves when the stream ends: the container exited, or the connection dropped. */
   ended: Promise<AttachEnd>;
   /** Whether the server speaks v5.channel.k8s.io, which can deliver EOF on stdin. */
@@ -58,14 +60,17 @@ export async function attach(kube: Kube, opts: AttachOptions): Promise<Attached>
   });
   const path = `/api/v1/namespaces/${encodeURIComponent(kube.namespace)}/pods/${encodeURIComponent(opts.pod)}/attach?${query}`;
   let status: AttachEnd['status'];
+  let received = 0;
   // client-node acts on CLOSE frames against these streams; give it throwaway ones so it can
   // never end the real process.stdout.
   const sink = () => new PassThrough().resume();
   const handler = new WebSocketHandler(kube.kc, undefined, { stdin: new PassThrough(), stdout: sink(), stderr: sink() });
   const ws = await handler.connect(path, null, (channel, buf) => {
     if (channel === STDOUT) {
+      received += buf.length;
       if (buf.length > 0) opts.stdout.write(buf);
     } else if (channel === STDERR) {
+      received += buf.length;
       if (buf.length > 0) opts.stderr.write(buf);
     } else if (channel === STATUS) {
       try {
@@ -94,6 +99,7 @@ export async function attach(kube: Kube, opts: AttachOptions): Promise<Attached>
       });
     }),
     canCloseStdin,
+    received: () => received,
     resize(width, height) {
       if (opts.tty && width > 0 && height > 0) send(RESIZE, JSON.stringify({ Width: width, Height: height }));
     },

@@ -5,6 +5,7 @@ import { withDigest, type ImageRef } from '../image/index.js';
 import { MissingPackagesError, preflight } from '../image/preflight.js';
 import { attach, type Attached } from '../kube/attach.js';
 import { connect, type Kube } from '../kube/client.js';
+import { isNotFound } from '../kube/errors.js';
 import { detectArch } from '../kube/nodes.js';
 import { containerStatus, CONTAINER, createPod, deletePod, formatDuration, waitForExit, waitForStart } from '../kube/pods.js';
 import { podName } from '../pod/index.js';
@@ -97,6 +98,7 @@ class Session {
     const { plan, ui } = this;
     const signal = this.abort.signal;
     const kube = (this.kube = connect({ ...defined({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }) }, this.io.env));
+    ui.debug(`context ${kube.context}, server ${kube.server}, namespace ${kube.namespace}`);
     const owner = currentOwner();
     const sweep = plan.sweep ? sweepStale(kube, { signal }).catch(() => 0) : Promise.resolve(0);
 
@@ -105,11 +107,13 @@ class Session {
     const image = imageFor(plan, archDecision.arch);
     for (const w of image.warnings) ui.warn(w);
 
+    ui.debug(`architecture ${archDecision.arch}; image ${image.ref}`);
     const imageRef = plan.preflight ? await this.preflight(image) : image.ref;
     const name = podName(plan.exe);
     const pod = podFor(plan, { image: imageRef, arch: archDecision.arch, owner, name, archSelector: true });
 
     this.podName = name;
+    ui.debug(`POST /api/v1/namespaces/${kube.namespace}/pods (${name}, image ${imageRef})`);
     this.progress.update(`creating pod ${name} in ${kube.namespace}`, { restartClock: true });
     await this.cancellable(createPod(kube, pod, plan.profile));
     this.progress.update(`waiting for pod ${name}`, { restartClock: true });
@@ -131,7 +135,7 @@ class Session {
       await this.followLogs(kube, name);
     }
 
-    const exit = await this.cancellable(waitForExit(kube, name, { timeoutMs: 15_000, signal }));
+    const exit = await this.cancellable(waitForExit(kube, name, { timeoutMs: 30_000, signal }));
     if (!exit) throw new NixrunError(`could not read the exit code of pod ${name}`, { exitCode: ExitCode.tool, hint: `kubectl get pod ${name} -o yaml` });
     this.podFinished = true;
     if (exit.reason === 'DeadlineExceeded') ui.warn(`pod ${name} reached its --deadline (${formatDuration(plan.deadlineSeconds * 1000)}) and was stopped`);
@@ -171,6 +175,7 @@ class Session {
       this.rawMode = true;
     }
     const size = tty && io.stdout.columns && io.stdout.rows ? { width: io.stdout.columns, height: io.stdout.rows } : undefined;
+    this.ui.debug(`attach ${kube.namespace}/${name} (tty ${tty}, stdin on)`);
     const attached = await this.cancellable(
       attach(kube, {
         pod: name,
@@ -189,24 +194,48 @@ class Session {
       if (io.stdout.columns && io.stdout.rows) attached.resize(io.stdout.columns, io.stdout.rows);
     };
     if (tty) io.stdout.on('resize', onResize);
+    let end;
     try {
-      await this.cancellable(attached.ended);
+      end = await this.cancellable(attached.ended);
     } finally {
       io.stdout.off('resize', onResize);
       attached.close();
     }
+    // A normal end carries the kubelet's status frame. Without it the connection dropped (API
+    // server restart, network): if the command still runs, follow its output from the logs.
+    this.ui.debug(`attach ended: code ${end.code}, status ${end.status ? JSON.stringify(end.status) : 'none'}`);
+    if (end.status === undefined) {
+      this.restoreTerminal();
+      this.ui.warn(`the connection to pod ${name} dropped (code ${end.code}); continuing from its logs`);
+      const pod = await this.cancellable(readPodPatiently(kube, name, 30_000));
+      // The logs hold everything the container wrote: skip what the attach already showed.
+      if (pod) await this.followLogs(kube, name, attached.received());
+    }
   }
 
-  /** --stdin=false: nothing to send, so read the logs from the start instead (no output lost). */
-  private async followLogs(kube: Kube, name: string): Promise<void> {
+  /**
+   * --stdin=false: nothing to send, so read the logs from the start instead (no output lost).
+   * After a dropped attach, `skip` bytes were already shown.
+   */
+  private async followLogs(kube: Kube, name: string, skip = 0): Promise<void> {
     const out = new PassThrough();
-    out.on('data', (chunk: Buffer) => this.io.stdout.write(chunk));
+    let toSkip = skip;
+    out.on('data', (chunk: Buffer) => {
+      if (toSkip >= chunk.length) {
+        toSkip -= chunk.length;
+        return;
+      }
+      this.io.stdout.write(toSkip > 0 ? chunk.subarray(toSkip) : chunk);
+      toSkip = 0;
+    });
     // client-node pipes the response into `out`; its end is the end of the container's output.
     const ended = new Promise<void>((resolve, reject) => {
       out.once('end', resolve);
       out.once('error', reject);
     });
-    const ctrl = await this.cancellable(new Log(kube.kc).log(kube.namespace, name, CONTAINER, out, { follow: true }));
+    const ctrl = await this.cancellable(
+      new Log(kube.kc).log(kube.namespace, name, CONTAINER, out, { follow: true }),
+    );
     try {
       await this.cancellable(ended);
     } finally {
@@ -253,6 +282,7 @@ class Session {
       ui.info(`pod ${name} kept in ${kube.namespace}; attach: kubectl attach -it -n ${kube.namespace} ${name}; delete: kubectl delete pod -n ${kube.namespace} ${name}`);
       return;
     }
+    ui.debug(`DELETE /api/v1/namespaces/${kube.namespace}/pods/${name} (grace ${this.podFinished ? 0 : 1}s)`);
     const result = await deletePod(kube, name, {
       gracePeriodSeconds: this.podFinished ? 0 : 1,
       onRetry: (attempt) => {
@@ -260,6 +290,22 @@ class Session {
       },
     });
     if (result === 'deleted') ui.note(`pod ${name} deleted`);
+  }
+}
+
+/**
+ * Read the pod, retrying for a while when the API server is unreachable or still starting (a
+ * restarting server answers 403 until its RBAC cache is filled).
+ */
+async function readPodPatiently(kube: Kube, name: string, forMs: number): Promise<V1Pod | undefined> {
+  const deadline = Date.now() + forMs;
+  for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
+    try {
+      return await kube.core.readNamespacedPod({ name, namespace: kube.namespace });
+    } catch (err) {
+      if (isNotFound(err) || Date.now() + delay > deadline) return undefined;
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 }
 

@@ -32,15 +32,17 @@ export function colorLevel(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv):
 export class Ui {
   readonly color: ChalkInstance;
   readonly quiet: boolean;
+  readonly verbosity: number;
   readonly interactive: boolean;
   private readonly warned = new Set<string>();
 
   constructor(
     readonly io: Io,
-    opts: { quiet?: boolean } = {},
+    opts: { quiet?: boolean; verbosity?: number } = {},
   ) {
     this.color = new Chalk({ level: colorLevel(io.stderr, io.env) });
     this.quiet = opts.quiet ?? false;
+    this.verbosity = opts.verbosity ?? 0;
     this.interactive = Boolean(io.stderr.isTTY) && !this.quiet;
   }
 
@@ -51,6 +53,11 @@ export class Ui {
   /** A dimmed note, e.g. which package was chosen. */
   note(msg: string): void {
     if (!this.quiet) this.io.stderr.write(`${this.color.dim(msg)}\n`);
+  }
+
+  /** -v: what the plugin does against the cluster and the registry. Never credentials. */
+  debug(msg: string): void {
+    if (this.verbosity > 0) this.io.stderr.write(`${this.color.dim(`[nixrun] ${redact(msg)}`)}\n`);
   }
 
   warn(msg: string): void {
@@ -77,6 +84,11 @@ export function describeError(err: unknown): { message: string; hint?: string } 
   if (isNixrunError(err)) return err.hint ? { message: err.message, hint: err.hint } : { message: err.message };
   if (err instanceof Error) return { message: firstLine(err.message) };
   return { message: String(err) };
+}
+
+/** URLs may carry user:password@; tokens must never reach the terminal or a CI log. */
+export function redact(s: string): string {
+  return s.replace(/(\w+:\/\/)[^/@\s]+@/g, '$1***@').replace(/(bearer\s+)\S+/gi, '$1***');
 }
 
 function firstLine(s: string): string {

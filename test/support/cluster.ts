@@ -76,8 +76,9 @@ export async function expectNoPodsLeft(namespace: string, timeoutMs = 10_000): P
   await waitFor(async () => (await listPods(namespace)).length === 0, timeoutMs, `no nixrun pods in ${namespace}`);
 }
 
-export async function restartApiserver(downMs = 0): Promise<void> {
-  await restart(testenv(), downMs);
+/** Resolves once the API server is back and the node has reconnected. */
+export async function restartApiserver(downMs = 0, opts: { crash?: boolean } = {}): Promise<void> {
+  await restart(testenv(), downMs, opts);
 }
 
 export interface AuditEvent {

@@ -26,11 +26,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	remotecommandconsts "k8s.io/apimachinery/pkg/util/remotecommand"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/kubelet/pkg/cri/streaming/remotecommand"
 )
@@ -155,45 +153,52 @@ func (k *kubelet) heartbeat(ctx context.Context) {
 
 // defaultServiceAccounts does kube-controller-manager's one job the tests need: every namespace
 // gets a "default" service account, so ServiceAccount admission can stay on.
+//
+// The fake kubelet polls instead of using informers: a poll recovers at once when the API server
+// comes back from a restart, where an informer's back-off can wait for tens of seconds.
 func (k *kubelet) defaultServiceAccounts(ctx context.Context) {
-	lw := cache.NewListWatchFromClient(k.client.CoreV1().RESTClient(), "namespaces", "", fields.Everything())
-	_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
-		ListerWatcher: lw,
-		ObjectType:    &corev1.Namespace{},
-		Handler: cache.ResourceEventHandlerFuncs{AddFunc: func(obj any) {
-			ns := obj.(*corev1.Namespace)
-			if ns.Status.Phase == corev1.NamespaceTerminating {
-				return
+	seen := map[string]bool{}
+	for ctx.Err() == nil {
+		list, err := k.client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+		if err == nil {
+			for _, ns := range list.Items {
+				if seen[ns.Name] || ns.Status.Phase == corev1.NamespaceTerminating {
+					continue
+				}
+				sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns.Name}}
+				if _, err := k.client.CoreV1().ServiceAccounts(ns.Name).Create(ctx, sa, metav1.CreateOptions{}); err == nil || apierrors.IsAlreadyExists(err) {
+					seen[ns.Name] = true
+				}
 			}
-			sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns.Name}}
-			if _, err := k.client.CoreV1().ServiceAccounts(ns.Name).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-				log.Printf("default service account in %s: %v", ns.Name, err)
-			}
-		}},
-	})
-	ctrl.Run(ctx.Done())
+		}
+		sleepCtx(ctx, 200*time.Millisecond)
+	}
 }
 
+// watchPods syncs the pods bound to this node, and forgets the ones that are gone.
 func (k *kubelet) watchPods(ctx context.Context) {
-	lw := cache.NewListWatchFromClient(k.client.CoreV1().RESTClient(), "pods", "", fields.OneTermEqualSelector("spec.nodeName", k.node))
-	_, ctrl := cache.NewInformerWithOptions(cache.InformerOptions{
-		ListerWatcher: lw,
-		ObjectType:    &corev1.Pod{},
-		Handler: cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { k.runtime.sync(obj.(*corev1.Pod)) },
-			UpdateFunc: func(_, obj any) { k.runtime.sync(obj.(*corev1.Pod)) },
-			DeleteFunc: func(obj any) {
-				if p, ok := obj.(*corev1.Pod); ok {
-					k.runtime.forget(p)
-				} else if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-					if p, ok := d.Obj.(*corev1.Pod); ok {
-						k.runtime.forget(p)
-					}
+	go func() {
+		for ctx.Err() == nil {
+			list, err := k.client.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "spec.nodeName=" + k.node})
+			if err == nil {
+				present := map[string]bool{}
+				for i := range list.Items {
+					p := &list.Items[i]
+					present[p.Namespace+"/"+p.Name] = true
+					k.runtime.sync(p)
 				}
-			},
-		},
-	})
-	go ctrl.Run(ctx.Done())
+				k.runtime.forgetMissing(present)
+			}
+			sleepCtx(ctx, 100*time.Millisecond)
+		}
+	}()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
 }
 
 func (k *kubelet) event(pod *corev1.Pod, typ, reason, msg string) {
@@ -264,6 +269,10 @@ func (k *kubelet) handleLogs(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "container not found", http.StatusNotFound)
 		return
 	}
+	var since time.Time
+	if t, err := time.Parse(time.RFC3339, r.URL.Query().Get("sinceTime")); err == nil {
+		since = t
+	}
 	w.Header().Set("Content-Type", "text/plain")
-	c.streamLogs(r.Context(), w, r.URL.Query().Get("follow") == "true")
+	c.streamLogs(r.Context(), w, r.URL.Query().Get("follow") == "true", since)
 }

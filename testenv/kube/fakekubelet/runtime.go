@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/util/retry"
 )
@@ -43,7 +44,7 @@ type container struct {
 	stdin  io.WriteCloser
 	once   bool // stdinOnce: close stdin when the first attach ends
 	mu     sync.Mutex
-	logBuf []byte
+	logBuf []logChunk
 	logCh  chan struct{} // closed and replaced whenever logBuf grows
 	out    io.Writer     // the attached client's stdout, if any
 	errw   io.Writer
@@ -53,6 +54,11 @@ type container struct {
 	stop   chan struct{} // closed on deletion
 	stopMu sync.Once
 	attach sync.Mutex // one attach at a time
+}
+
+type logChunk struct {
+	at   time.Time
+	data []byte
 }
 
 func newRuntime(k *kubelet) *runtime {
@@ -69,6 +75,13 @@ func (r *runtime) sync(pod *corev1.Pod) {
 	key := pod.Namespace + "/" + pod.Name
 	r.mu.Lock()
 	c, seen := r.pods[key]
+	if seen && c.pod.UID != pod.UID {
+		// Deleted and created again under the same name between two polls.
+		r.mu.Unlock()
+		r.forget(c.pod)
+		r.mu.Lock()
+		c, seen = r.pods[key]
+	}
 	if !seen {
 		if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 			r.mu.Unlock()
@@ -89,6 +102,22 @@ func (r *runtime) sync(pod *corev1.Pod) {
 			close(c.stop)
 			go r.finalize(pod, c)
 		})
+	}
+}
+
+// forgetMissing drops the containers of pods that no longer exist (deleted, possibly while the
+// API server was away).
+func (r *runtime) forgetMissing(present map[string]bool) {
+	r.mu.Lock()
+	var gone []*corev1.Pod
+	for key, c := range r.pods {
+		if !present[key] {
+			gone = append(gone, c.pod)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range gone {
+		r.forget(p)
 	}
 }
 
@@ -285,7 +314,9 @@ func setConditions(st *corev1.PodStatus, ready corev1.ConditionStatus) {
 }
 
 func (r *runtime) updateStatus(c *container, mutate func(*corev1.PodStatus)) {
-	err := retry.OnError(retry.DefaultBackoff, func(err error) bool { return !apierrors.IsNotFound(err) }, func() error {
+	// Like a kubelet, keep trying while the API server is away (restarts are part of the tests).
+	backoff := wait.Backoff{Duration: 100 * time.Millisecond, Factor: 1.5, Steps: 30, Cap: 2 * time.Second}
+	err := retry.OnError(backoff, func(err error) bool { return !apierrors.IsNotFound(err) }, func() error {
 		pod, err := r.k.client.CoreV1().Pods(c.pod.Namespace).Get(r.k.ctx, c.pod.Name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -412,7 +443,7 @@ func (c *container) pump(r io.Reader, stream int) {
 		if n > 0 {
 			chunk := append([]byte(nil), buf[:n]...)
 			c.mu.Lock()
-			c.logBuf = append(c.logBuf, chunk...)
+			c.logBuf = append(c.logBuf, logChunk{at: time.Now(), data: chunk})
 			close(c.logCh)
 			c.logCh = make(chan struct{})
 			w := c.out
@@ -443,33 +474,38 @@ func (c *container) kill(sig syscall.Signal) {
 	_ = syscall.Kill(-c.cmd.Process.Pid, sig)
 }
 
-func (c *container) streamLogs(ctx context.Context, w http.ResponseWriter, follow bool) {
+func (c *container) streamLogs(ctx context.Context, w http.ResponseWriter, follow bool, since time.Time) {
 	flusher, _ := w.(http.Flusher)
 	sent := 0
-	for {
+	write := func() bool {
 		c.mu.Lock()
-		chunk := c.logBuf[sent:]
-		ch := c.logCh
+		chunks := c.logBuf[sent:]
+		sent = len(c.logBuf)
 		c.mu.Unlock()
-		if len(chunk) > 0 {
-			if _, err := w.Write(chunk); err != nil {
-				return
+		for _, ch := range chunks {
+			if ch.at.Before(since) {
+				continue
 			}
-			sent += len(chunk)
-			if flusher != nil {
-				flusher.Flush()
+			if _, err := w.Write(ch.data); err != nil {
+				return false
 			}
 		}
-		if !follow {
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return true
+	}
+	for {
+		c.mu.Lock()
+		ch := c.logCh
+		c.mu.Unlock()
+		if !write() || !follow {
 			return
 		}
 		select {
 		case <-ch:
 		case <-c.done:
-			c.mu.Lock()
-			rest := c.logBuf[sent:]
-			c.mu.Unlock()
-			_, _ = w.Write(rest)
+			write()
 			return
 		case <-ctx.Done():
 			return

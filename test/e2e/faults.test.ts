@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ensureBuilt, runCli } from '../support/cli.js';
+import { createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, restartApiserver, waitFor } from '../support/cluster.js';
+import { startFakeNixery, type FakeNixery } from '../support/fake-nixery.js';
+
+const env = { NIXRUN_REGISTRY: '', XDG_STATE_HOME: '/tmp/nixrun-e2e-state' };
+const base = () => ['--kubeconfig', kubeconfigPath(), '--no-sweep'];
+
+function spawnCli(args: string[], input?: string) {
+  ensureBuilt();
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.on('error', () => {});
+  if (input !== undefined) child.stdin.end(input);
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+describe('API and registry faults: a clear message, the right exit code, no orphan', () => {
+  it('the API server restarts while the pod is Pending: the run carries on', async () => {
+    const ns = await createTestNamespace('fault-pending');
+    const run = spawnCli([...base(), '-n', ns, '--no-preflight', '--annotations', 'kubelet.test/pull-delay=4s', '--pkgs', 'coreutils', '--', 'echo', 'survived'], '');
+    await waitFor(async () => (await listPods(ns)).length > 0, 20_000, 'the pod');
+    await restartApiserver(1500);
+    expect(await run.exited, run.err()).toBe(0);
+    expect(run.out()).toBe('survived\n');
+    await expectNoPodsLeft(ns);
+  });
+
+  it('the API server crashes while attached: output continues from the logs, exit code kept', async () => {
+    const ns = await createTestNamespace('fault-attach');
+    const run = spawnCli([...base(), '-v', '-n', ns, '--no-preflight', '--', 'sh', '-c', 'echo before; sleep 6; echo after; exit 5'], '');
+    await waitFor(async () => /before/.test(run.out()), 20_000, 'first output');
+    await restartApiserver(500, { crash: true });
+    expect(await run.exited, run.err()).toBe(5);
+    expect(run.out(), run.err()).toBe('before\nafter\n');
+    expect(run.err()).toMatch(/dropped/);
+    await expectNoPodsLeft(ns);
+  });
+
+  it('the API server is down when the pod must be deleted: retried until it is back', async () => {
+    const ns = await createTestNamespace('fault-delete');
+    const run = spawnCli([...base(), '-n', ns, '--no-preflight', '--pkgs', 'coreutils', '--', 'sleep', '300'], '');
+    await waitFor(async () => (await listPods(ns)).find((p) => p.status?.phase === 'Running'), 20_000, 'Running');
+    await new Promise((r) => setTimeout(r, 300));
+    const restarting = restartApiserver(3000, { crash: true }); // kills it now, starts it again in 3 s
+    run.child.kill('SIGTERM');
+    expect(await run.exited, run.err()).toBe(143);
+    await restarting;
+    expect(run.err()).toMatch(/cannot reach the API server to delete pod .*; retrying/);
+    expect(run.err()).toMatch(/pod nixrun-sleep-\w+ deleted/);
+    await expectNoPodsLeft(ns);
+  });
+
+  describe('registries', () => {
+    let slow: FakeNixery;
+    let garbage: FakeNixery;
+    beforeAll(async () => {
+      slow = await startFakeNixery({ delayMs: 2000 });
+      garbage = await startFakeNixery({ garbage: true });
+    });
+    afterAll(async () => {
+      await slow.close();
+      await garbage.close();
+    });
+
+    it('a slow build is waited for and reported', async () => {
+      const ns = await createTestNamespace('fault-slow');
+      const r = await runCli([...base(), '-n', ns, '--registry', slow.host, '--pkgs', 'coreutils', '--', 'echo', 'built'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('built\n');
+      expect(r.stderr).toMatch(/image ready in 2s/);
+      await expectNoPodsLeft(ns);
+    });
+
+    it('a registry answering garbage: a warning, then the tag reference', async () => {
+      const ns = await createTestNamespace('fault-garbage');
+      const r = await runCli([...base(), '-n', ns, '--registry', garbage.host, '--pkgs', 'coreutils', '--', 'echo', 'ran'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/warning: .*not with an image manifest.*creating the pod with/);
+      await expectNoPodsLeft(ns);
+    });
+
+    it('credentials are never printed, even with -v', async () => {
+      const ns = await createTestNamespace('fault-verbose');
+      const token = /token: (\S+)/.exec((await import('node:fs')).readFileSync(kubeconfigPath(), 'utf8'))![1]!;
+      const r = await runCli([...base(), '-v', '-n', ns, '--registry', slow.host, '--pkgs', 'coreutils', '--', 'echo', 'x'], { env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/\[nixrun\] POST \/api\/v1\/namespaces\//);
+      expect(r.stderr + r.stdout).not.toContain(token);
+    });
+  });
+});

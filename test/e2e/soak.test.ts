@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { CLI, ensureBuilt, runCli } from '../support/cli.js';
+import { createTestNamespace, kubeconfigPath, listPods, waitFor } from '../support/cluster.js';
+
+// NIXRUN_SOAK_N=200 for the full soak; CI runs a small N.
+const N = Number(process.env.NIXRUN_SOAK_N ?? 12);
+const PARALLEL = 3;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGKILL'] as const;
+
+describe(`randomized interruption soak (N=${N})`, () => {
+  it('every run interrupted at a random moment with a random signal leaves no pod (after gc for SIGKILL)', async () => {
+    const ns = await createTestNamespace('soak');
+    const phases: Record<string, number> = {};
+    const signals: Record<string, number> = {};
+    let seed = Number(process.env.NIXRUN_SOAK_SEED ?? Date.now() % 100000);
+    const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    console.log(`soak seed ${seed}`);
+
+    const TARGETS = ['before-create', 'pending', 'attached', 'exiting'] as const;
+    const one = async () => {
+      ensureBuilt();
+      const target = TARGETS[Math.floor(rand() * TARGETS.length)]!;
+      const child = spawn(
+        process.execPath,
+        [CLI, '--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep', '--annotations', 'kubelet.test/pull-delay=1500ms', '--pkgs', 'coreutils', '--', 'sleep', '1'],
+        { stdio: ['pipe', 'ignore', 'ignore'], env: { ...process.env, NIXRUN_REGISTRY: '' } },
+      );
+      child.stdin.end();
+      const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+      const mine = async () => (await listPods(ns)).find((p) => p.metadata?.annotations?.['nixrun.dev/owner-pid'] === String(child.pid));
+      // Reach the phase the dice chose, then wait a random moment within it.
+      if (target === 'before-create') await new Promise((r) => setTimeout(r, rand() * 150));
+      else {
+        await waitFor(async () => child.exitCode !== null || ((p) => (target === 'pending' ? p !== undefined : p?.status?.phase === 'Running'))(await mine()), 30_000, target).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, target === 'exiting' ? 900 + rand() * 300 : rand() * 400));
+      }
+      const pod = await mine();
+      const phase = child.exitCode !== null ? 'exited' : !pod ? 'before-create' : pod.status?.phase === 'Pending' ? 'pending' : pod.status?.phase === 'Running' ? (target === 'exiting' ? 'exiting' : 'attached') : 'exiting';
+      const sig = SIGNALS[Math.floor(rand() * SIGNALS.length)]!;
+      phases[phase] = (phases[phase] ?? 0) + 1;
+      signals[sig] = (signals[sig] ?? 0) + 1;
+      child.kill(sig);
+      await exited;
+    };
+    for (let i = 0; i < N; i += PARALLEL) await Promise.all(Array.from({ length: Math.min(PARALLEL, N - i) }, one));
+
+    const gc = await runCli(['gc', '--kubeconfig', kubeconfigPath(), '-n', ns]);
+    expect(gc.code, gc.stderr).toBe(0);
+    const left = await waitFor(async () => {
+      const pods = await listPods(ns);
+      return pods.length === 0 ? pods : undefined;
+    }, 20_000, 'no pods left').catch(async () => listPods(ns));
+    console.log(`soak: N=${N}, phases hit ${JSON.stringify(phases)}, signals ${JSON.stringify(signals)}, orphans ${left.length}`);
+    expect(left.map((p) => p.metadata?.name)).toEqual([]);
+  });
+});
