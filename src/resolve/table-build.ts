@@ -1,0 +1,62 @@
+import { readNixIndex } from './nixindex.js';
+import { rankTable, reachableOnly, type Overrides, type TableData, type TableHeader } from './table-file.js';
+
+export interface BuildResult {
+  table: TableData;
+  stats: { packages: number; withExecutables: number; dropped: string[] };
+}
+
+/**
+ * Every executable under bin/ and sbin/ of every top-level attribute in a nix-index database
+ * (the bundled one, or a user's ~/.cache/nix-index/files), ranked.
+ */
+export async function buildFromNixIndex(path: string, overrides: Overrides, header: Omit<TableHeader, 'systems'> & { systems?: string[] }): Promise<BuildResult> {
+  const pairs = new Map<string, Set<string>>();
+  const exeCounts = new Map<string, number>();
+  const systems = new Set<string>();
+  let packages = 0;
+  let withExecutables = 0;
+  for await (const pkg of readNixIndex(path)) {
+    packages++;
+    // Non-top-level paths are only in some package's closure: their attr is the referrer's.
+    if (!pkg.origin.toplevel || pkg.executables.length === 0) continue;
+    withExecutables++;
+    if (pkg.origin.system) systems.add(pkg.origin.system);
+    const attr = pkg.origin.attr;
+    exeCounts.set(attr, Math.max(exeCounts.get(attr) ?? 0, pkg.executables.length));
+    for (const exe of pkg.executables) {
+      if (!pairs.has(exe)) pairs.set(exe, new Set());
+      pairs.get(exe)!.add(attr);
+    }
+  }
+  return finish(pairs, exeCounts, overrides, { ...header, systems: header.systems ?? [...systems].sort() }, packages, withExecutables);
+}
+
+/** NixOS's command-not-found database: `Programs(name, system, package)`. */
+export async function buildFromProgramsSqlite(path: string, overrides: Overrides, header: Omit<TableHeader, 'systems'>, system = 'x86_64-linux'): Promise<BuildResult> {
+  const { DatabaseSync } = await import('node:sqlite');
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    const rows = db.prepare('SELECT name, package FROM Programs WHERE system = ?').all(system) as Array<{ name: string; package: string }>;
+    const pairs = new Map<string, Set<string>>();
+    const exeCounts = new Map<string, number>();
+    for (const { name, package: attr } of rows) {
+      if (!pairs.has(name)) pairs.set(name, new Set());
+      pairs.get(name)!.add(attr);
+      exeCounts.set(attr, (exeCounts.get(attr) ?? 0) + 1);
+    }
+    return finish(pairs, exeCounts, overrides, { ...header, systems: [system] }, exeCounts.size, exeCounts.size);
+  } finally {
+    db.close();
+  }
+}
+
+function finish(pairs: Map<string, Set<string>>, exeCounts: Map<string, number>, overrides: Overrides, header: TableHeader, packages: number, withExecutables: number): BuildResult {
+  const { keep, dropped } = reachableOnly(exeCounts.keys());
+  for (const a of dropped) exeCounts.delete(a);
+  for (const [exe, attrs] of pairs) {
+    for (const a of attrs) if (!keep.has(a)) attrs.delete(a);
+    if (attrs.size === 0) pairs.delete(exe);
+  }
+  return { table: rankTable(pairs, exeCounts, overrides, header), stats: { packages, withExecutables, dropped: dropped.sort() } };
+}
