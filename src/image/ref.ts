@@ -104,7 +104,7 @@ export function buildImageRef(input: RefInput): ImageRef {
       continue;
     }
     if (lower === 'arm64') {
-      if (input.arch === 'amd64') throw new UsageError('the package "arm64" conflicts with --arch amd64', 'arm64 is Nixery’s architecture meta-package: use --arch arm64');
+      // The meta-package, named among the packages (an explicit --arch amd64 is refused earlier).
       arch = 'arm64';
       continue;
     }
