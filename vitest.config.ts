@@ -25,6 +25,9 @@ export default defineConfig({
           // API server or load the 2 cores on purpose.
           maxWorkers: 1,
           fileParallelism: false,
+          // A worker thread, not a forked process: the forked worker outlived its files (kept-alive
+          // API connections) and vitest warned "Timeout terminating forks worker" after each run.
+          pool: 'threads',
           // After the unit tests, so a broken build fails fast before the cluster starts.
           sequence: { groupOrder: 1 },
         },

@@ -87,6 +87,8 @@ export interface PlanContext {
   choices?: ChoiceStore;
   /** From the config file or NIXRUN_EXTRA_PACKAGES: added to every image. */
   extraPackages?: string[];
+  /** Could the user have been asked (a terminal)? Without one, a tie between providers is an error. */
+  interactive?: boolean;
 }
 
 /**
@@ -193,6 +195,16 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
   for (const p of requested) {
     checkPackageOrExecutable(p);
     resolutions.push(resolvePackage(ctx.table, p, withChoices(ctx)));
+  }
+  if (!ctx.interactive) {
+    const tie = resolutions.find((r) => r.via === 'executable' && r.ambiguous);
+    if (tie) {
+      const names = tie.candidates.slice(0, 4).map((c) => c.attr);
+      throw new UsageError(
+        `"${tie.input}" is provided equally by ${names.join(', ')}${tie.candidates.length > 4 ? ', …' : ''}: choose one`,
+        `kubectl nixrun --pkgs ${names[0]} -- ${tie.input}   (on a terminal you are asked once, and the answer is remembered)`,
+      );
+    }
   }
   const packages = unique(resolutions.map((r) => r.attr));
   const configured = (ctx.extraPackages ?? []).map((p) => {

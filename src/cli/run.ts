@@ -38,6 +38,7 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io): Promise<number> {
     env: io.env,
     choices,
     extraPackages: settings.extraPackages.value,
+    interactive,
   });
   warnIfStale(table, ui, io.env);
   for (const w of plan.warnings) ui.warn(w);

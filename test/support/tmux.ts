@@ -13,8 +13,8 @@ export class Tmux {
   private readonly dir = mkdtempSync(join(tmpdir(), 'nixrun-tmux-'));
   readonly exitFile = join(this.dir, 'exit');
 
-  constructor(argv: string[], opts: { env?: NodeJS.ProcessEnv; width?: number; height?: number } = {}) {
-    const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  constructor(argv: string[], opts: { env?: NodeJS.ProcessEnv; width?: number; height?: number; stdoutFile?: string } = {}) {
+    const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ') + (opts.stdoutFile ? ` > '${opts.stdoutFile}'` : '');
     const envs = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}='${String(v).replace(/'/g, `'\\''`)}'`);
     // The test's own command line, built from the test's constants: not user input.
     const script = `${envs.join(' ')} ${quoted}; echo $? > '${this.exitFile}'; sleep 600`;
@@ -30,7 +30,8 @@ export class Tmux {
   }
 
   screen(): string {
-    return execFileSync('tmux', ['capture-pane', '-p', '-t', this.session], { encoding: 'utf8' });
+    // With the scrollback: long output (a manifest) scrolls the screen.
+    return execFileSync('tmux', ['capture-pane', '-p', '-S', '-', '-t', this.session], { encoding: 'utf8' });
   }
 
   async waitForScreen(re: RegExp, timeoutMs = 20_000): Promise<string> {

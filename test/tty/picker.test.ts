@@ -1,0 +1,117 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CLI, runCli } from '../support/cli.js';
+import { createTestNamespace, expectNoPodsLeft, kubeconfigPath } from '../support/cluster.js';
+import { Tmux } from '../support/tmux.js';
+
+// Each test has its own state directory (remembered choices, recent packages).
+const freshEnv = () => ({ XDG_STATE_HOME: mkdtempSync(join(tmpdir(), 'nixrun-state-')), NIXRUN_REGISTRY: '', NO_COLOR: '1' });
+const node = process.execPath;
+
+describe('the interactive package picker, driven in a real terminal', () => {
+  it('type psq → postgresql on top; pick it and curl; default command; the dry-run reference', async () => {
+    const t = new Tmux([node, CLI, '--dry-run', '-o', 'yaml'], { env: freshEnv(), height: 40 });
+    try {
+      await t.waitForScreen(/Package \(type a command or package name\)/);
+      t.type('psq');
+      const s = await t.waitForScreen(/❯ postgresql — /);
+      expect(s).toMatch(/❯ postgresql — .*psql/);
+      t.send('Enter');
+      await t.waitForScreen(/Add another package/);
+      t.type('curl');
+      await t.waitForScreen(/❯ curl/);
+      t.send('Enter');
+      await t.waitForScreen(/❯ ✔ done \(2 selected\)/);
+      t.send('Enter');
+      await t.waitForScreen(/Command to run/);
+      t.send('Enter');
+      // The reference goes to stderr first, then the manifest to stdout: wait for both.
+      const out = await t.waitForScreen(/kind: Pod/);
+      expect(out).toMatch(/^image: nixery\.dev\/shell\/curl\/fakenss\/postgresql\/tini$/m); // the message
+      expect(out).toMatch(/^ +image: nixery\.dev\/shell\/curl\/fakenss\/postgresql\/tini$/m); // the manifest
+      expect(await t.exitCode()).toBe(0);
+    } finally {
+      t.kill();
+    }
+  });
+
+  it('Ctrl-C at the prompt exits 130 with nothing on stdout', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'nixrun-out-')), 'stdout');
+    const t = new Tmux([node, CLI, '--dry-run', '-o', 'json'], { env: freshEnv(), stdoutFile: out });
+    try {
+      await t.waitForScreen(/Package \(type a command/);
+      t.type('cur');
+      await t.waitForScreen(/curl/);
+      t.send('C-c');
+      expect(await t.exitCode()).toBe(130);
+      expect(readFileSync(out, 'utf8')).toBe('');
+    } finally {
+      t.kill();
+    }
+  });
+
+  it('Esc at the prompt exits 130 too', async () => {
+    const t = new Tmux([node, CLI, 'pick', '--dry-run'], { env: freshEnv() });
+    try {
+      await t.waitForScreen(/Package \(type a command/);
+      t.send('Escape');
+      expect(await t.exitCode()).toBe(130);
+    } finally {
+      t.kill();
+    }
+  });
+
+  it('several providers on a terminal: one question, the ranked default preselected, the answer remembered', async () => {
+    const env = freshEnv();
+    const t = new Tmux([node, CLI, '--dry-run', '-o', 'json', '7z'], { env, height: 40 });
+    try {
+      const s = await t.waitForScreen(/Several packages provide 7z; which one\?/);
+      expect(s).toMatch(/❯ p7zip/);
+      t.send('Down');
+      await t.waitForScreen(/❯ _7zip-zstd/);
+      t.send('Enter');
+      await t.waitForScreen(/"image": "nixery\.dev\/7zip-zstd/);
+      expect(await t.exitCode()).toBe(0);
+    } finally {
+      t.kill();
+    }
+    // Without a terminal the tie is an error… unless the choice was remembered.
+    const r = await runCli(['--dry-run', '-o', 'json', '7z'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).spec.containers[0].image).toMatch(/^nixery\.dev\/7zip-zstd\//);
+    const fresh = await runCli(['--dry-run', '7z'], { env: freshEnv(), timeoutMs: 10_000 });
+    expect(fresh.code).toBe(2);
+    expect(fresh.stderr).toMatch(/"7z" is provided equally by p7zip, _7zip-zstd: choose one/);
+    expect(fresh.stderr).toMatch(/hint: kubectl nixrun --pkgs p7zip -- 7z/);
+    const forget = await runCli(['which', '--forget', '7z'], { env });
+    expect(forget.code).toBe(0);
+    expect((await runCli(['--dry-run', '7z'], { env })).code).toBe(2);
+  });
+
+  it('through to a shell on the local cluster: pick curl, get bash, `exit 4` → exit 4, no pod left', async () => {
+    const ns = await createTestNamespace('picker');
+    const t = new Tmux([node, CLI, '--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep'], { env: freshEnv() });
+    try {
+      await t.waitForScreen(/Package \(type a command/);
+      t.type('curl');
+      await t.waitForScreen(/❯ curl/);
+      t.send('Enter');
+      await t.waitForScreen(/❯ ✔ done/);
+      t.send('Enter');
+      await t.waitForScreen(/Command to run/);
+      t.send('Enter');
+      await t.waitForScreen(/[#$]\s*$/m);
+      t.type('echo picked-$((2*21))');
+      t.send('Enter');
+      await t.waitForScreen(/^picked-42$/m);
+      t.type('exit 4');
+      t.send('Enter');
+      expect(await t.exitCode()).toBe(4);
+    } finally {
+      t.kill();
+    }
+    await expectNoPodsLeft(ns);
+  });
+});
