@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TESTENV = join(ROOT, 'testenv');
-export const VERSIONS = { kubernetes: 'v1.34.4', etcd: 'v3.6.16', kwok: 'v0.8.0' };
+export const VERSIONS = { kubernetes: 'v1.34.4', etcd: 'v3.6.16', kwok: 'v0.8.0', krew: 'v0.4.3' };
 const CACHE_ROOT = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kubectl-nixrun', 'testenv');
 const CURRENT = join(CACHE_ROOT, 'current-run');
 const log = (...a) => process.stderr.write(`[testenv] ${a.join(' ')}\n`);
@@ -32,7 +32,7 @@ function goVersion() {
 /** The cache key changes when a pin, the Go version or the fake kubelet's source changes. */
 function cacheDir() {
   const h = createHash('sha256');
-  for (const dir of ['kube', 'etcd', 'kwok']) {
+  for (const dir of ['kube', 'etcd', 'kwok', 'krew']) {
     for (const f of ['go.mod', 'go.sum']) {
       const p = join(TESTENV, dir, f);
       if (existsSync(p)) h.update(readFileSync(p));
@@ -44,7 +44,9 @@ function cacheDir() {
   return join(CACHE_ROOT, `k8s-${VERSIONS.kubernetes}-etcd-${VERSIONS.etcd}-kwok-${VERSIONS.kwok}-${h.digest('hex').slice(0, 12)}`);
 }
 
-const BINARIES = ['kube-apiserver', 'kube-scheduler', 'fake-kubelet', 'etcd', 'kwok'];
+// kubectl and krew are not part of the cluster: the plugin tests use them (completion through
+// kubectl, `kubectl plugin list`, krew's manifest validator, `krew install --archive`).
+const BINARIES = ['kube-apiserver', 'kube-scheduler', 'fake-kubelet', 'etcd', 'kwok', 'kubectl', 'krew', 'validate-krew-manifest'];
 
 export function binDir() {
   return cacheDir();
@@ -81,6 +83,12 @@ export function build() {
       'k8s.io/kubernetes/cmd/kube-scheduler',
     ]);
     go(join(TESTENV, 'kube'), ['build', '-ldflags=-s -w', '-o', join(out, 'fake-kubelet'), './fakekubelet']);
+  }
+  if (missing.includes('kubectl')) {
+    go(join(TESTENV, 'kube'), ['build', `-ldflags=-s -w ${stamp(VERSIONS.kubernetes)}`, '-o', join(out, 'kubectl'), 'k8s.io/kubernetes/cmd/kubectl']);
+  }
+  if (missing.includes('krew') || missing.includes('validate-krew-manifest')) {
+    go(join(TESTENV, 'krew'), ['build', `-ldflags=-s -w -X sigs.k8s.io/krew/internal/version.gitTag=${VERSIONS.krew}`, '-o', `${out}/`, 'sigs.k8s.io/krew/cmd/krew', 'sigs.k8s.io/krew/cmd/validate-krew-manifest']);
   }
   if (missing.includes('etcd')) go(join(TESTENV, 'etcd'), ['build', '-ldflags=-s -w', '-o', join(out, 'etcd'), '.']);
   if (missing.includes('kwok')) go(join(TESTENV, 'kwok'), ['build', '-ldflags=-s -w', '-o', join(out, 'kwok'), 'sigs.k8s.io/kwok/cmd/kwok']);
@@ -418,6 +426,35 @@ export async function restartApiserver(state, downMs = 0, opts = {}) {
     state,
   );
   await waitFor('the fake kubelet to reconnect', async () => (await api(state, `/api/v1/namespaces/${probe}/serviceaccounts/default`)).status === 200, 60_000, state);
+  await ensureScheduling(state, probe);
+}
+
+/**
+ * After an API outage, client-go's reflectors in kube-scheduler retry with a backoff that grows
+ * to 30 s, so the next test's pod could sit unscheduled for that long. A real scheduler catches
+ * up eventually; tests need it now: schedule a probe pod, and restart the scheduler if it is slow.
+ */
+async function ensureScheduling(state, namespace) {
+  const probePod = async () => {
+    const name = `probe-${randomBytes(3).toString('hex')}`;
+    const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { restartPolicy: 'Never', containers: [{ name: 'probe', image: 'probe', command: ['true'] }] } };
+    const r = await api(state, `/api/v1/namespaces/${namespace}/pods`, { method: 'POST', body });
+    if (r.status !== 201) throw new Error(`probe pod: HTTP ${r.status} ${r.body}`);
+    return name;
+  };
+  const bound = async (name) => JSON.parse((await api(state, `/api/v1/namespaces/${namespace}/pods/${name}`)).body).spec?.nodeName;
+  const name = await probePod();
+  try {
+    await waitFor('the scheduler', () => bound(name), 3000);
+  } catch {
+    log('kube-scheduler is backing off after the outage: restarting it');
+    const p = state.procs['kube-scheduler'];
+    stopProcess(p);
+    startProcess(state, 'kube-scheduler', p.bin, p.args);
+    writeFileSync(join(state.dir, 'state.json'), JSON.stringify(state, null, 2));
+    await waitFor('the restarted scheduler to bind the probe pod', () => bound(name), 60_000, state);
+  }
+  await api(state, `/api/v1/namespaces/${namespace}/pods/${name}?gracePeriodSeconds=0`, { method: 'DELETE' });
 }
 
 export function loadState(dir) {

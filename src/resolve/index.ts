@@ -57,6 +57,12 @@ export interface ChoiceStore {
 
 const TABLE_FILE = 'table.br';
 
+/** In the standalone binary the data files are embedded: their paths inside the executable. */
+let embeddedData: { table: string; overrides: Overrides } | undefined;
+export function useEmbeddedData(data: { table: string; overrides: Overrides }): void {
+  embeddedData = data;
+}
+
 /** The package root: the nearest directory above this module (or the bundle) holding data/. */
 function packageDataDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
@@ -68,7 +74,7 @@ function packageDataDir(): string {
 }
 
 export function bundledTablePath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.NIXRUN_TABLE || join(packageDataDir(), TABLE_FILE);
+  return env.NIXRUN_TABLE || embeddedData?.table || join(packageDataDir(), TABLE_FILE);
 }
 
 export function userTablePath(env: NodeJS.ProcessEnv = process.env): string {
@@ -77,7 +83,9 @@ export function userTablePath(env: NodeJS.ProcessEnv = process.env): string {
 
 export function loadOverrides(env: NodeJS.ProcessEnv = process.env): Overrides {
   try {
-    return JSON.parse(readFileSync(join(env.NIXRUN_TABLE ? dirname(env.NIXRUN_TABLE) : packageDataDir(), 'overrides.json'), 'utf8')) as Overrides;
+    if (!env.NIXRUN_TABLE && embeddedData) return embeddedData.overrides;
+    const dir = env.NIXRUN_TABLE ? dirname(env.NIXRUN_TABLE) : packageDataDir();
+    return JSON.parse(readFileSync(join(dir, 'overrides.json'), 'utf8')) as Overrides;
   } catch {
     return {};
   }

@@ -20,11 +20,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run the CLI to completion with Node 24 (the repo's pinned node), no TTY. */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  ensureBuilt();
+/**
+ * Run the CLI to completion with Node 24 (the repo's pinned node), no TTY; or, with `exe`, another
+ * build of it (the standalone binary).
+ */
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; exe?: string } = {}): Promise<CliResult> {
+  if (!opts.exe) ensureBuilt();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const [cmd, argv] = opts.exe ? [opts.exe, args] : [process.execPath, [CLI, ...args]];
+    const child = spawn(cmd, argv, {
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

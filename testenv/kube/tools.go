@@ -5,4 +5,6 @@ package tools
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	// kubectl (cmd/kubectl is built from k8s.io/kubernetes): plugin discovery, completion, krew.
+	_ "k8s.io/kubectl/pkg/cmd"
 )

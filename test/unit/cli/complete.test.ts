@@ -43,15 +43,4 @@ describe('__complete (cobra protocol, as kubectl_complete-nixrun answers it)', (
     expect(candidates((await runCli(['__complete', '--context', ''], { env: { KUBECONFIG: kc } })).stdout).values).toEqual(['prod', 'staging']);
     expect(candidates((await runCli(['__complete', '-n', 'pay'], { env: { KUBECONFIG: kc } })).stdout).values).toEqual(['payments']);
   });
-
-  it('kubectl itself finds kubectl_complete-nixrun on PATH and relays it', () => {
-    const kubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
-    expect(kubectl, 'kubectl (1.26+) must be on PATH: .ci/run installs it').not.toBe('');
-    const bin = mkdtempSync(join(tmpdir(), 'nixrun-path-'));
-    symlinkSync(join(ROOT, 'bin', 'kubectl-nixrun.js'), join(bin, 'kubectl-nixrun'));
-    symlinkSync(join(ROOT, 'bin', 'kubectl_complete-nixrun.js'), join(bin, 'kubectl_complete-nixrun'));
-    const env = { ...process.env, PATH: [bin, dirname(process.execPath), process.env.PATH].join(':') };
-    const r = spawnSync(kubectl, ['__complete', 'nixrun', '--pkgs', 'psq'], { env, encoding: 'utf8' });
-    expect(r.stdout.split('\n')).toContain('postgresql');
-  });
 });

