@@ -3,7 +3,7 @@
 // offline commands against `node -e 0` and `kubectl version --client`, with pairwise ratios
 // computed in the same run. Usage: node bench/startup.mjs [--runs 15]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +16,9 @@ if (!existsSync(join(root, 'dist', 'kubectl-nixrun.js'))) execFileSync('npm', ['
 const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const kubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim() || undefined;
 
+const binArg = process.argv.indexOf('--binary'); // a standalone binary from scripts/release.mjs
+const binary = binArg > 0 ? process.argv[binArg + 1] : undefined;
+
 const cases = [
   ['node -e 0', node, ['-e', '0']],
   ...(kubectl ? [['kubectl version --client', kubectl, ['version', '--client']]] : []),
@@ -23,6 +26,13 @@ const cases = [
   ['nixrun --version', node, [cli, '--version']],
   ['nixrun which psql', node, [cli, 'which', 'psql']],
   ['nixrun --dry-run -o yaml psql', node, [cli, '--dry-run', '-o', 'yaml', 'psql']],
+  ...(binary
+    ? [
+        ['binary --version', binary, ['--version']],
+        ['binary which psql', binary, ['which', 'psql']],
+        ['binary --dry-run -o yaml psql', binary, ['--dry-run', '-o', 'yaml', 'psql']],
+      ]
+    : []),
 ];
 
 function once(cmd, args) {
@@ -73,4 +83,17 @@ for (const r of results) {
       kubectlBase ? (r.ms / kubectlBase.ms).toFixed(2) : '-',
     ].join('\t'),
   );
+}
+
+// Which chunks of the bundle each command loads: the picker and the Kubernetes client must not be
+// among them for the offline commands.
+console.log('\n# chunks loaded (bench/trace-loads.mjs)');
+for (const [name, cmd, args] of cases) {
+  if (cmd !== node || args[0] !== cli) continue;
+  const r = spawnSync(node, ['--import', join(root, 'bench', 'trace-loads.mjs'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const line = r.stderr.split('\n').find((l) => l.startsWith('[loaded]')) ?? '';
+  const chunks = line.replace('[loaded] ', '').split(' ').filter(Boolean);
+  const names = chunks.map((c) => c.replace(/^dist\/(chunks\/)?/, '').replace(/-[A-Z0-9]{8}\.js$/, ''));
+  const bytes = chunks.reduce((n, c) => n + statSync(join(root, c)).size, 0);
+  console.log(`${name}\t${(bytes / 1024).toFixed(0)} KiB\tpicker ${names.includes('picker') ? 'LOADED' : 'not loaded'}\t${names.join(', ')}`);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything the tests need besides npm packages, idempotent: Debian packages (tmux for the
-# terminal tests), kubectl (1.26+, for the plugin-completion test), and the local cluster's
-# binaries, built from the official Go modules into a cache outside the repo.
+# terminal tests), and the binaries the e2e tests use (etcd, kube-apiserver, kube-scheduler, the fake
+# kubelet, kwok, kubectl, krew), built from the official Go modules into a cache outside the repo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

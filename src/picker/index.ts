@@ -25,6 +25,8 @@ export interface Picked {
 export async function pickPackages(table: Table, io: Io): Promise<Picked> {
   const recent = recentStore(io.env);
   const index = new PackageIndex(table, recent.get());
+  // ~150 ms over the whole table: spend it while the user reads the prompt, not on the first key.
+  setTimeout(() => index.warm(), 20).unref();
   const selected: string[] = [];
   return withCancel(io, async (context) => {
     for (;;) {

@@ -80,6 +80,11 @@ export class PackageIndex {
     return { attr, executables: this.table.executablesOf(attr), via };
   }
 
+  /** Build the index now (the picker calls this once the prompt is on screen, before any key). */
+  warm(): void {
+    this.index();
+  }
+
   private index(): Names {
     if (this.names) return this.names;
     const all: Name[] = [];
