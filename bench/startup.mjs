@@ -14,7 +14,10 @@ const node = process.execPath;
 const cli = join(root, 'bin', 'kubectl-nixrun.js');
 if (!existsSync(join(root, 'dist', 'kubectl-nixrun.js'))) execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
-const kubectl = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim() || undefined;
+// kubectl v1.34 built from the Go modules with the test cluster, else whatever is on PATH.
+const { binDir } = await import('../scripts/testenv.mjs');
+const builtKubectl = join(binDir(), 'kubectl');
+const kubectl = existsSync(builtKubectl) ? builtKubectl : spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim() || undefined;
 
 const binArg = process.argv.indexOf('--binary'); // a standalone binary from scripts/release.mjs
 const binary = binArg > 0 ? process.argv[binArg + 1] : undefined;

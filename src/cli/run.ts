@@ -64,9 +64,12 @@ function applySettings(raw: RawRunArgs, s: Settings): RawRunArgs {
   };
   const fileLabels = Object.entries(s.labels.value).map(([k, v]) => `${k}=${v}`);
   if (fileLabels.length > 0) out.labels = [...fileLabels, ...(raw.labels ?? [])];
-  const alias = raw.executable === undefined ? undefined : s.aliases.value[raw.executable];
+  // An alias works in --pkgs too (`--pkgs db,jq shell`).
+  const aliases = s.aliases.value;
+  if (raw.pkgs && Object.keys(aliases).length > 0) out.pkgs = splitCommaList(raw.pkgs).flatMap((p) => aliases[p] ?? [p]);
+  const alias = raw.executable === undefined ? undefined : aliases[raw.executable];
   if (alias) {
-    out.pkgs = [...(raw.pkgs ?? []), ...alias];
+    out.pkgs = [...(out.pkgs ?? []), ...alias];
     delete out.executable;
   }
   return out;

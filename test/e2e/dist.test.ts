@@ -183,3 +183,26 @@ describe('installed with krew: kubectl finds the plugin, the standalone binary w
     await expectNoPodsLeft(ns);
   });
 });
+
+describe('the npm package', () => {
+  it('is self-contained: `npm install -g` of the packed tarball installs nothing else, and it runs', () => {
+    const dir = mkdtempSync(join(out, 'npm-'));
+    // dist/ is already built by `npm test`; --ignore-scripts skips the prepack rebuild.
+    const pack = spawnSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' });
+    expect(pack.status, pack.stderr).toBe(0);
+    const [info] = JSON.parse(pack.stdout) as Array<{ filename: string; files: Array<{ path: string }> }>;
+    const paths = info!.files.map((f) => f.path);
+    expect(paths).toEqual(expect.arrayContaining(['bin/kubectl-nixrun.js', 'bin/kubectl_complete-nixrun.js', 'data/table.br', 'dist/kubectl-nixrun.js']));
+    expect(paths.filter((p) => /^(src|test|testenv|scripts|bench)\//.test(p))).toEqual([]);
+    const prefix = join(dir, 'prefix');
+    const inst = spawnSync('npm', ['install', '-g', '--no-audit', '--no-fund', '--prefix', prefix, join(dir, info!.filename)], { encoding: 'utf8' });
+    expect(inst.status, inst.stderr).toBe(0);
+    expect(inst.stdout).toMatch(/added 1 package/);
+    const env = { PATH: [join(prefix, 'bin'), dirname(process.execPath), '/usr/bin', '/bin'].join(':'), NO_COLOR: '1', HOME: dir };
+    const v = spawnSync('kubectl-nixrun', ['--version'], { encoding: 'utf8', env });
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/^kubectl-nixrun \d+\.\d+\.\d+/);
+    const w = spawnSync('kubectl-nixrun', ['which', 'nc'], { encoding: 'utf8', env });
+    expect(w.stdout).toBe('netcat\n');
+  }, 120_000);
+});

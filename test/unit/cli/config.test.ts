@@ -67,6 +67,10 @@ describe('config through the CLI', () => {
     expect(pod.spec.containers[0].image).toMatch(/curl.*jq.*postgresql/);
     expect(pod.metadata.labels.team).toBe('sre');
     expect(pod.spec.securityContext.runAsUser).toBeUndefined();
+    const viaPkgs = await runCli(['--dry-run', '-o', 'json', '--pkgs', 'db,jq', 'shell'], { env });
+    expect(viaPkgs.code, viaPkgs.stderr).toBe(0);
+    expect(JSON.parse(viaPkgs.stdout).spec.containers[0].image).toMatch(/^nixery\.corp\/shell\/curl\/.*jq\/postgresql/);
+    expect(JSON.parse(viaPkgs.stdout).spec.containers[0].image).not.toMatch(/\/db\//);
     const b = await runCli(['--dry-run', '-o', 'json', '--profile', 'restricted', '--registry', 'r.example', 'htop'], { env });
     const pod2 = JSON.parse(b.stdout);
     expect(pod2.spec.containers[0].image).toMatch(/^r\.example\//);
