@@ -170,12 +170,10 @@ describe('installed with krew: kubectl finds the plugin, the standalone binary w
     const t = new Tmux([bin, '--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep', '-p', 'curl', 'shell'], { env });
     try {
       await t.waitForScreen(/[#$]\s*$/m);
-      t.type('echo standalone-$((6*7)); tty');
-      t.send('Enter');
+      t.line('echo standalone-$((6*7)); tty');
       await t.waitForScreen(/^standalone-42$/m);
       expect(t.screen()).toMatch(/^\/dev\/pts\/\d+$/m);
-      t.type('exit 4');
-      t.send('Enter');
+      t.line('exit 4');
       expect(await t.exitCode()).toBe(4);
     } finally {
       t.kill();

@@ -34,11 +34,9 @@ describe('the run, end to end on the local cluster', () => {
     const t = new Tmux([process.execPath, CLI, ...base(), '-n', ns, '--no-preflight', '--pkgs', 'curl', 'shell'], { env });
     try {
       await t.waitForScreen(/[#$]\s*$/m);
-      t.type('echo hello-$((40+2))');
-      t.send('Enter');
+      t.line('echo hello-$((40+2))');
       await t.waitForScreen(/^hello-42$/m);
-      t.type('exit 3');
-      t.send('Enter');
+      t.line('exit 3');
       expect(await t.exitCode()).toBe(3);
       expect(t.screen()).toMatch(/pod nixrun-shell-\w+ deleted/);
     } finally {

@@ -29,6 +29,12 @@ export class Tmux {
     execFileSync('tmux', ['send-keys', '-t', this.session, '-l', text]);
   }
 
+  /** Type a line and press Enter, as at a shell prompt. */
+  line(text: string): void {
+    this.type(text);
+    this.send('Enter');
+  }
+
   screen(): string {
     // With the scrollback: long output (a manifest) scrolls the screen.
     return execFileSync('tmux', ['capture-pane', '-p', '-S', '-', '-t', this.session], { encoding: 'utf8' });

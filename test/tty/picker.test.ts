@@ -103,11 +103,9 @@ describe('the interactive package picker, driven in a real terminal', () => {
       await t.waitForScreen(/Command to run/);
       t.send('Enter');
       await t.waitForScreen(/[#$]\s*$/m);
-      t.type('echo picked-$((2*21))');
-      t.send('Enter');
+      t.line('echo picked-$((2*21))');
       await t.waitForScreen(/^picked-42$/m);
-      t.type('exit 4');
-      t.send('Enter');
+      t.line('exit 4');
       expect(await t.exitCode()).toBe(4);
     } finally {
       t.kill();
