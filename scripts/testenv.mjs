@@ -185,7 +185,9 @@ function apiserverArgs(state) {
     `--secure-port=${state.ports.apiserver}`,
     '--advertise-address=127.0.0.1',
     '--endpoint-reconciler-type=none',
-    `--cert-dir=${join(d, 'apiserver-certs')}`,
+    `--tls-cert-file=${state.pki.servingCert}`,
+    `--tls-private-key-file=${state.pki.servingKey}`,
+    `--client-ca-file=${state.pki.caCert}`,
     `--token-auth-file=${join(d, 'tokens.csv')}`,
     '--authorization-mode=Node,RBAC',
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
@@ -200,6 +202,27 @@ function apiserverArgs(state) {
     '--audit-log-format=json',
     '--audit-log-mode=blocking',
   ];
+}
+
+/**
+ * A CA, the API server's serving certificate (for 127.0.0.1 and localhost) and an admin client
+ * certificate (O=system:masters), with the openssl command line. EC keys: quick to make.
+ */
+function makePki(dir) {
+  mkdirSync(dir, { recursive: true });
+  const f = (n) => join(dir, n);
+  const ossl = (args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  ossl(['req', '-x509', ...key, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '3', '-subj', '/CN=nixrun-test-ca']);
+  const sign = (name, subj, ext) => {
+    ossl(['req', ...key, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subj]);
+    writeFileSync(f(`${name}.ext`), ext);
+    const serial = `0x${randomBytes(8).toString('hex')}`;
+    ossl(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-set_serial', serial, '-out', f(`${name}.crt`), '-days', '3', '-extfile', f(`${name}.ext`)]);
+  };
+  sign('apiserver', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n');
+  sign('admin', '/O=system:masters/CN=admin', 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n');
+  return { caCert: f('ca.crt'), servingCert: f('apiserver.crt'), servingKey: f('apiserver.key'), adminCert: f('admin.crt'), adminKey: f('admin.key') };
 }
 
 /** Start a cluster; resolves with its state (dir, kubeconfig, ports, pids). */
@@ -228,7 +251,13 @@ export async function up(opts = {}) {
   // Metadata of every request, so tests can prove that bad input made no API call.
   writeFileSync(join(dir, 'audit-policy.yaml'), 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n- level: Metadata\n');
   state.testerKubeconfig = join(dir, 'kubeconfig-tester');
-  const kubeconfigFor = (token) =>
+  state.tokenKubeconfig = join(dir, 'kubeconfig-token');
+  // Like a kind or kubeadm cluster: the serving certificate is verified against the cluster's CA
+  // (no insecure-skip-tls-verify), and the admin authenticates with a client certificate.
+  const pki = makePki(join(dir, 'pki'));
+  state.pki = pki;
+  const b64 = (f) => readFileSync(f).toString('base64');
+  const kubeconfigFor = (user) =>
     [
       'apiVersion: v1',
       'kind: Config',
@@ -236,19 +265,20 @@ export async function up(opts = {}) {
       '- name: nixrun-test',
       '  cluster:',
       `    server: https://127.0.0.1:${state.ports.apiserver}`,
-      '    insecure-skip-tls-verify: true',
+      `    certificate-authority-data: ${b64(pki.caCert)}`,
       'users:',
       '- name: admin',
       '  user:',
-      `    token: ${token}`,
+      ...user.map((l) => `    ${l}`),
       'contexts:',
       '- name: nixrun-test',
       '  context: {cluster: nixrun-test, user: admin, namespace: default}',
       'current-context: nixrun-test',
       '',
     ].join('\n');
-  writeFileSync(state.kubeconfig, kubeconfigFor(state.token));
-  writeFileSync(state.testerKubeconfig, kubeconfigFor(state.testerToken));
+  writeFileSync(state.kubeconfig, kubeconfigFor([`client-certificate-data: ${b64(pki.adminCert)}`, `client-key-data: ${b64(pki.adminKey)}`]));
+  writeFileSync(state.tokenKubeconfig, kubeconfigFor([`token: ${state.token}`]));
+  writeFileSync(state.testerKubeconfig, kubeconfigFor([`token: ${state.testerToken}`]));
   const shim = join(dir, 'shim');
   mkdirSync(shim);
   // The plugin runs commands as `tini -g -- CMD…`; no tini here, so drop its options and exec.

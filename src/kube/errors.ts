@@ -23,7 +23,31 @@ export function isTransient(err: unknown): boolean {
   const status = httpStatus(err);
   if (status !== undefined) return status === 429 || status >= 500;
   const code = errnoCode(err);
+  if (code && TLS_TRUST_CODES.has(code)) return false; // retrying will not make the certificate trusted
   return code !== undefined || /fetch failed|socket hang up|network|ECONN|ETIMEDOUT|EAI_AGAIN/i.test(String(err));
+}
+
+/** Node's and Bun's codes for a server certificate that does not verify. */
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/** The message of the innermost cause ("fetch failed" hides what went wrong). */
+function deepestMessage(err: unknown): string {
+  let msg = firstLine(String(err));
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const m = (e as { message?: unknown }).message;
+    if (typeof m === 'string' && m) msg = firstLine(m);
+  }
+  return msg;
 }
 
 function errnoCode(err: unknown): string | undefined {
@@ -54,6 +78,13 @@ export function explainApiError(err: unknown, ctx: { action: string; namespace: 
   const status = httpStatus(err);
   if (status === undefined) {
     const code = errnoCode(err);
+    if (code && TLS_TRUST_CODES.has(code)) {
+      return new NixrunError(`the API server at ${ctx.server} presented a certificate this kubeconfig does not trust (${code}: ${deepestMessage(err).replace(/; if the root CA is installed locally.*$/, '')})`, {
+        exitCode: ExitCode.tool,
+        hint: "check the cluster's certificate-authority(-data) and server address in the kubeconfig/context (kubectl cluster-info)",
+        cause: err,
+      });
+    }
     return new NixrunError(`cannot reach the Kubernetes API at ${ctx.server} (${code ?? firstLine(String(err))}) while trying to ${ctx.action}`, {
       exitCode: ExitCode.tool,
       hint: 'check the cluster is up and the kubeconfig/context is right (kubectl cluster-info)',

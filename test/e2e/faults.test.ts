@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, runCli } from '../support/cli.js';
-import { createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, restartApiserver, waitFor } from '../support/cluster.js';
+import { createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, restartApiserver, testenv, waitFor } from '../support/cluster.js';
 import { startFakeNixery, type FakeNixery } from '../support/fake-nixery.js';
 
 const env = { NIXRUN_REGISTRY: '', XDG_STATE_HOME: '/tmp/nixrun-e2e-state' };
@@ -21,6 +21,25 @@ function spawnCli(args: string[], input?: string) {
 }
 
 describe('API and registry faults: a clear message, the right exit code, no orphan', () => {
+  it('a server certificate the kubeconfig does not trust: one clear error, no retries, no pod', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'other-ca-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', join(dir, 'k'), '-out', join(dir, 'c'), '-days', '1', '-subj', '/CN=another-ca'], { stdio: 'ignore' });
+    const other = readFileSync(join(dir, 'c')).toString('base64');
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, readFileSync(kubeconfigPath(), 'utf8').replace(/certificate-authority-data: \S+/, `certificate-authority-data: ${other}`));
+    const ns = await createTestNamespace('fault-tls');
+    const t0 = Date.now();
+    const r = await runCli(['--kubeconfig', kubeconfig, '--no-sweep', '-n', ns, '--no-preflight', '--', 'true'], { env });
+    expect(r.code).toBe(125);
+    expect(r.stderr).toMatch(/^error: the API server at https:\/\/127\.0\.0\.1:\d+ presented a certificate this kubeconfig does not trust \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate\)\nhint: check the cluster's certificate-authority/m);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(await listPods(ns)).toEqual([]);
+  });
+
   it('the API server restarts while the pod is Pending: the run carries on', async () => {
     const ns = await createTestNamespace('fault-pending');
     const run = spawnCli([...base(), '-n', ns, '--no-preflight', '--annotations', 'kubelet.test/pull-delay=4s', '--pkgs', 'coreutils', '--', 'echo', 'survived'], '');
@@ -87,11 +106,23 @@ describe('API and registry faults: a clear message, the right exit code, no orph
 
     it('credentials are never printed, even with -v', async () => {
       const ns = await createTestNamespace('fault-verbose');
-      const token = /token: (\S+)/.exec((await import('node:fs')).readFileSync(kubeconfigPath(), 'utf8'))![1]!;
-      const r = await runCli([...base(), '-v', '-n', ns, '--registry', slow.host, '--pkgs', 'coreutils', '--', 'echo', 'x'], { env });
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/\[nixrun\] POST \/api\/v1\/namespaces\//);
-      expect(r.stderr + r.stdout).not.toContain(token);
+      const { readFileSync } = await import('node:fs');
+      // The client-certificate kubeconfig (its key must not show) and a bearer-token one.
+      const certConfig = readFileSync(kubeconfigPath(), 'utf8');
+      const key = /client-key-data: (\S+)/.exec(certConfig)![1]!;
+      const keyPem = Buffer.from(key, 'base64').toString('utf8');
+      const keyBody = keyPem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+      const tokenConfig = testenv().tokenKubeconfig;
+      const token = /token: (\S+)/.exec(readFileSync(tokenConfig, 'utf8'))![1]!;
+      for (const [kubeconfig, secrets] of [
+        [kubeconfigPath(), [key, keyBody.slice(0, 40)]],
+        [tokenConfig, [token]],
+      ] as const) {
+        const r = await runCli(['--kubeconfig', kubeconfig, '--no-sweep', '-v', '-n', ns, '--registry', slow.host, '--pkgs', 'coreutils', '--', 'echo', 'x'], { env });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toMatch(/\[nixrun\] POST \/api\/v1\/namespaces\//);
+        for (const secret of secrets) expect(r.stderr + r.stdout).not.toContain(secret);
+      }
     });
   });
 });

@@ -8,7 +8,10 @@ import { loadState, restartApiserver as restart } from '../../scripts/testenv.mj
 
 export interface TestenvState {
   dir: string;
+  /** Verifies the serving certificate with the cluster's CA; the admin's client certificate. */
   kubeconfig: string;
+  /** The same admin with a bearer token. */
+  tokenKubeconfig: string;
   auditLog: string;
   restrictedNamespace: string;
   nodes: { fake: string; kwok: string };
