@@ -73,7 +73,7 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
     .command(
       '$0 [executable]',
       'Run EXECUTABLE (or an interactive shell) in a throw-away pod built from nixpkgs',
-      (y) => runOptions(y),
+      (y) => runExamples(runOptions(y)),
       async (args) => {
         if (args.version) {
           const { printVersion } = await import('./version-command.js');
@@ -87,7 +87,11 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
     .command(
       'pick',
       'Choose packages interactively, then run them (same flags as the default command)',
-      (y) => runOptions(y),
+      (y) =>
+        runOptions(y)
+          .example('$0 pick', 'type psq, pick postgresql (and more), then choose the command')
+          .example('$0 pick -n debug --profile netadmin', 'the picked tools with NET_ADMIN in namespace debug')
+          .example('$0 pick --dry-run -o yaml', 'pick, then print the pod instead of running it'),
       async (args) => {
         const { runCommand } = await import('./run.js');
         setExit(await runCommand({ ...(args as unknown as RawRunArgs), pick: true }, io));
@@ -96,7 +100,12 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
     .command(
       'completion <shell>',
       'Print a shell completion script for kubectl-nixrun (kubectl itself uses kubectl_complete-nixrun)',
-      (y) => y.positional('shell', { choices: ['bash', 'zsh', 'fish'] as const, demandOption: true }),
+      (y) =>
+        y
+          .positional('shell', { choices: ['bash', 'zsh', 'fish'] as const, demandOption: true })
+          .example('source <(kubectl-nixrun completion bash)', 'complete kubectl-nixrun in this bash')
+          .example('kubectl-nixrun completion fish > ~/.config/fish/completions/kubectl-nixrun.fish', 'for fish')
+          .epilog('kubectl itself completes `kubectl nixrun …` through kubectl_complete-nixrun on your PATH (kubectl 1.26+).'),
       async (args) => {
         const { completionScript } = await import('./complete.js');
         io.stdout.write(completionScript(args.shell as 'bash' | 'zsh' | 'fish'));
@@ -120,7 +129,11 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
     .command(
       'config view',
       'Print the effective configuration and where each value comes from',
-      (y) => y,
+      (y) =>
+        y
+          .example('$0 config view', 'each setting with its source: flag, env, file or default')
+          .example('NIXRUN_REGISTRY=nixery.example.com $0 config view', 'see an environment variable win over the file')
+          .epilog('The file: ~/.config/kubectl-nixrun/config.yaml ($XDG_CONFIG_HOME, or NIXRUN_CONFIG).'),
       async () => {
         const { configView } = await import('./config-view.js');
         setExit(await configView(io));
@@ -232,7 +245,11 @@ function runOptions(y: Argv) {
     .option('keep', { type: 'boolean', default: false, description: 'Keep the pod after exit' })
     .option('pick', { type: 'boolean', default: false, description: 'Choose packages interactively (the default with no arguments on a terminal)' })
     .option('dry-run', { type: 'boolean', default: false, description: 'Print the pod that would be created; no cluster needed' })
-    .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, description: 'Output format for --dry-run' })
+    .option('output', { alias: 'o', choices: ['yaml', 'json'] as const, description: 'Output format for --dry-run' });
+}
+
+function runExamples<T>(y: Argv<T>): Argv<T> {
+  return y
     .example('$0 psql -- psql -h my-db -U app', 'psql against the service my-db')
     .example('$0 ping -- ping -c 3 my-svc', 'ping a service (ICMP works unprivileged)')
     .example('$0 --pkgs curl,gnugrep,netcat shell', 'an interactive bash with curl, grep and nc')

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,11 +38,22 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, KREW_NO_UPGRADE_CHECK: '1', ...env }, input: '' });
 }
 
-/** krew install from a local archive into a fresh KREW_ROOT, as the given platform. */
+/**
+ * `kubectl krew install --manifest --archive` into a fresh KREW_ROOT, as the given platform: krew
+ * is itself a kubectl plugin, found on PATH as kubectl-krew.
+ */
 function krewInstall(target: string, manifestPath: string, archivePath: string) {
   const root = mkdtempSync(join(out, 'krew-root-'));
+  const krewPath = join(root, 'krew-plugin');
+  mkdirSync(krewPath);
+  symlinkSync(krew, join(krewPath, 'kubectl-krew'));
   const [os, arch] = target.split('-');
-  const r = run(krew, ['install', `--manifest=${manifestPath}`, `--archive=${archivePath}`], { KREW_ROOT: root, KREW_OS: os, KREW_ARCH: arch });
+  const r = run(kubectl, ['krew', 'install', `--manifest=${manifestPath}`, `--archive=${archivePath}`], {
+    KREW_ROOT: root,
+    KREW_OS: os,
+    KREW_ARCH: arch,
+    PATH: [krewPath, '/usr/bin', '/bin'].join(':'),
+  });
   return { root, ...r };
 }
 
