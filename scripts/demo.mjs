@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quote } from 'shell-quote';
 import { down, up } from './testenv.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -15,7 +16,7 @@ const interactive = process.stdin.isTTY && process.stdout.isTTY;
 const args = interactive
   ? ['--kubeconfig', state.kubeconfig, '--no-preflight', ...(process.argv.slice(2).length ? process.argv.slice(2) : ['--pkgs', 'curl,jq', 'shell'])]
   : ['--kubeconfig', state.kubeconfig, '--no-preflight', '--', 'sh', '-c', 'echo "hello from pod $HOSTNAME"; exit 3'];
-process.stderr.write(`$ kubectl nixrun ${args.join(' ')}\n${interactive ? '(type `exit` to leave; the pod is deleted)\n' : ''}\n`);
+process.stderr.write(`$ kubectl nixrun ${quote(args)}\n${interactive ? '(type `exit` to leave; the pod is deleted)\n' : ''}\n`);
 const r = spawnSync(process.execPath, [join(root, 'bin', 'kubectl-nixrun.js'), ...args], { stdio: 'inherit' });
 process.stderr.write(`\nkubectl nixrun exited with ${r.status}\n`);
 down(state);
