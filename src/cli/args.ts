@@ -10,6 +10,8 @@ export interface RawRunArgs {
   stdin?: boolean;
   tty?: boolean;
   env?: string[];
+  envFrom?: string[];
+  hostNetwork?: boolean;
   registry?: string;
   tag?: string;
   arch: 'auto' | 'amd64' | 'arm64';

@@ -25,6 +25,7 @@ const VALUE_FLAGS: Record<string, string> = {
   '--image-pull-policy': 'pull',
   '-e': 'none',
   '--env': 'none',
+  '--env-from': 'none',
   '--registry': 'none',
   '--tag': 'none',
   '--service-account': 'none',
@@ -41,7 +42,7 @@ const VALUE_FLAGS: Record<string, string> = {
   '--ttl': 'none',
 };
 
-const BOOL_FLAGS = ['-i', '--stdin', '-t', '--tty', '--no-init', '--no-preflight', '--no-sweep', '--keep', '--dry-run', '--pick', '-q', '--quiet', '--version', '--help'];
+const BOOL_FLAGS = ['-i', '--stdin', '-t', '--tty', '--host-network', '--no-init', '--no-preflight', '--no-sweep', '--keep', '--dry-run', '--pick', '-q', '--quiet', '--version', '--help'];
 const SUBCOMMANDS = ['which', 'gc', 'pick', 'config', 'completion'];
 
 /**

@@ -199,7 +199,7 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
   return parser;
 }
 
-const ARRAY_FLAGS = new Set(['pkgs', 'p', 'env', 'e', 'toleration', 'labels', 'l', 'annotations', 'executables']);
+const ARRAY_FLAGS = new Set(['pkgs', 'p', 'env', 'e', 'envFrom', 'env-from', 'toleration', 'labels', 'l', 'annotations', 'executables']);
 
 function lowerFirst(s: string): string {
   return s.length > 0 ? s[0]!.toLowerCase() + s.slice(1) : s;
@@ -224,6 +224,8 @@ function runOptions(y: Argv) {
     .option('stdin', { alias: 'i', type: 'boolean', description: 'Pass stdin to the container (default: on)' })
     .option('tty', { alias: 't', type: 'boolean', description: 'Allocate a TTY (default: when stdin and stdout are terminals)' })
     .option('env', { alias: 'e', type: 'string', array: true, requiresArg: true, description: 'Environment variable K=V (repeatable)' })
+    .option('env-from', { type: 'string', array: true, requiresArg: true, description: 'Every key of secret/NAME or configmap/NAME as a variable (repeatable)' })
+    .option('host-network', { type: 'boolean', default: false, description: "Use the node's network (ip, tcpdump on the node's interfaces); needs a namespace Pod Security lets do it" })
     .option('registry', { type: 'string', requiresArg: true, description: 'Nixery registry host (env NIXRUN_REGISTRY; default nixery.dev)' })
     .option('tag', { type: 'string', requiresArg: true, description: 'Image tag: a branch or commit on a self-hosted git-source Nixery (ignored by nixery.dev)' })
     .option('arch', { choices: ['auto', 'amd64', 'arm64'] as const, default: 'auto', description: 'Image architecture; auto reads the target node(s)' })

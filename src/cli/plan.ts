@@ -1,4 +1,4 @@
-import type { V1Pod, V1Toleration } from '@kubernetes/client-node';
+import type { V1EnvFromSource, V1Pod, V1Toleration } from '@kubernetes/client-node';
 import { UsageError } from '../errors.js';
 import { buildImageRef, normalizePackage, validateRegistry, type Arch, type ImageRef } from '../image/index.js';
 import {
@@ -6,6 +6,7 @@ import {
   capabilityAdvice,
   parseDuration,
   parseEnv,
+  parseEnvFrom,
   parseKeyValues,
   parseOverrides,
   parseResources,
@@ -55,6 +56,8 @@ export interface RunPlan {
   tty: boolean;
   init: boolean;
   env: Array<{ name: string; value: string }>;
+  envFrom: V1EnvFromSource[];
+  hostNetwork: boolean;
   labels: Record<string, string>;
   annotations: Record<string, string>;
   tolerations: V1Toleration[];
@@ -118,6 +121,7 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
 
   // Parse and validate every flag before resolving anything.
   const env = parseEnv(raw.env ?? []);
+  const envFrom = parseEnvFrom(splitCommaList(raw.envFrom));
   const labels = parseKeyValues(splitCommaList(raw.labels), 'label');
   const annotations = parseKeyValues(raw.annotations ?? [], 'annotation');
   const tolerations = parseTolerations(raw.toleration ?? []);
@@ -238,6 +242,8 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
     tty,
     init: raw.init,
     env,
+    envFrom,
+    hostNetwork: raw.hostNetwork ?? false,
     labels,
     annotations,
     tolerations,
@@ -292,6 +298,8 @@ export function podFor(plan: RunPlan, opts: { image: string; arch: Arch; owner: 
     stdin: plan.stdin,
     tty: plan.tty,
     env: plan.env,
+    envFrom: plan.envFrom,
+    hostNetwork: plan.hostNetwork,
     profile: plan.profile,
     packages: [...plan.packages, ...plan.extraPackages],
     exe: plan.exe,

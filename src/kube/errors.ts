@@ -97,8 +97,9 @@ export function explainApiError(err: unknown, ctx: { action: string; namespace: 
     const level = /PodSecurity "([a-z]+)/.exec(message)?.[1] ?? 'restricted';
     return new NixrunError(`namespace ${ctx.namespace} enforces Pod Security "${level}" and rejected the pod: ${violations(message)}`, {
       exitCode: ExitCode.cannotRun,
-      hint:
-        ctx.profile && ctx.profile !== 'restricted'
+      hint: /hostNetwork=true/.test(message)
+        ? '--host-network needs a namespace whose Pod Security level is privileged: use -n such a namespace, or drop --host-network'
+        : ctx.profile && ctx.profile !== 'restricted'
           ? `--profile ${ctx.profile} needs a namespace that allows it; use --profile restricted, or -n a namespace with a laxer pod-security.kubernetes.io/enforce label`
           : `pick a --profile the namespace allows, or another namespace with -n`,
     });

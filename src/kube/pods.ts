@@ -225,7 +225,7 @@ function cannotStart(name: string, reason: string, message: string | undefined):
     ErrImagePull: 'the node could not pull the image: check the node can reach the registry (or set --registry to a mirror it can reach)',
     ImagePullBackOff: 'the node could not pull the image: check the node can reach the registry (or set --registry to a mirror it can reach)',
     InvalidImageName: 'the image reference is invalid; this is a bug if it came from package names: please report it',
-    CreateContainerConfigError: 'a secret, config map or service account the pod refers to is missing (see --overrides, --service-account)',
+    CreateContainerConfigError: 'a secret or config map the pod refers to is missing: check --env-from (kubectl get secret,configmap -n the namespace) and --overrides',
   };
   return new NixrunError(`pod ${name} cannot start: ${reason}${message ? `: ${oneLine(message)}` : ''}`, {
     exitCode: ExitCode.cannotRun,

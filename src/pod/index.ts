@@ -10,5 +10,5 @@ export {
   type PodInput,
 } from './manifest.js';
 export { strategicMerge } from './merge.js';
-export { parseDuration, parseEnv, parseKeyValues, parseOverrides, parseResources, parseTolerations } from './parse.js';
+export { parseDuration, parseEnv, parseEnvFrom, parseKeyValues, parseOverrides, parseResources, parseTolerations } from './parse.js';
 export { applyProfile, capabilityAdvice, NOBODY, PROFILES, profilePackages, type ProfileName } from './profiles.js';

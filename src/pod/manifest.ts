@@ -1,4 +1,4 @@
-import type { V1Container, V1EnvVar, V1Pod, V1PodSpec, V1Toleration } from '@kubernetes/client-node';
+import type { V1Container, V1EnvFromSource, V1EnvVar, V1Pod, V1PodSpec, V1Toleration } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { strategicMerge } from './merge.js';
 import { applyProfile, needsPingSysctl, type ProfileName } from './profiles.js';
@@ -36,6 +36,10 @@ export interface PodInput {
   stdin: boolean;
   tty: boolean;
   env: Array<{ name: string; value: string }>;
+  /** Secrets and ConfigMaps whose keys become variables (`--env-from`). */
+  envFrom?: V1EnvFromSource[];
+  /** The node's network namespace (`--host-network`); DNS stays the cluster's. */
+  hostNetwork?: boolean;
   profile: ProfileName;
   packages: string[];
   exe: string;
@@ -74,6 +78,7 @@ export function buildPod(input: PodInput): V1Pod {
     env,
     volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
   };
+  if (input.envFrom && input.envFrom.length > 0) container.envFrom = input.envFrom;
   if (input.imagePullPolicy) container.imagePullPolicy = input.imagePullPolicy;
   if (input.requests || input.limits) {
     container.resources = { ...(input.requests ? { requests: input.requests } : {}), ...(input.limits ? { limits: input.limits } : {}) };
@@ -95,6 +100,12 @@ export function buildPod(input: PodInput): V1Pod {
     nodeSelector,
   };
   if (input.serviceAccount) spec.serviceAccountName = input.serviceAccount;
+  if (input.hostNetwork) {
+    spec.hostNetwork = true;
+    // With the host's network, the default policy would use the node's resolv.conf: keep cluster
+    // names (my-svc.my-ns) resolving, as a debugging user expects.
+    spec.dnsPolicy = 'ClusterFirstWithHostNet';
+  }
   if (input.tolerations && input.tolerations.length > 0) spec.tolerations = input.tolerations;
   applyProfile(spec, container, input.profile, { pingSysctl: needsPingSysctl([input.exe, input.command[0] ?? '', ...input.command.map(basename)]) });
 

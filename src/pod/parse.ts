@@ -1,4 +1,4 @@
-import type { V1Toleration } from '@kubernetes/client-node';
+import type { V1EnvFromSource, V1Toleration } from '@kubernetes/client-node';
 import { UsageError } from '../errors.js';
 
 const ENV_NAME_RE = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
@@ -18,6 +18,21 @@ export function parseEnv(items: string[]): Array<{ name: string; value: string }
       throw new UsageError(`invalid --env name ${JSON.stringify(name)}: letters, digits, '_', '-' and '.', not starting with a digit`);
     }
     return { name, value: item.slice(i + 1) };
+  });
+}
+
+/**
+ * `--env-from secret/NAME` or `configmap/NAME` (also `cm/NAME`, kubectl's short name): every key
+ * of that Secret or ConfigMap becomes an environment variable (envFrom).
+ */
+export function parseEnvFrom(items: string[]): V1EnvFromSource[] {
+  return items.map((item) => {
+    const m = /^(secret|secrets|configmap|configmaps|cm)\/(.+)$/.exec(item);
+    const name = m?.[2] ?? '';
+    if (!m || name.length > 253 || !DNS_SUBDOMAIN_RE.test(name)) {
+      throw new UsageError(`invalid --env-from ${JSON.stringify(item)}: expected secret/NAME or configmap/NAME`, 'e.g. --env-from secret/db-credentials');
+    }
+    return m[1]!.startsWith('secret') ? { secretRef: { name } } : { configMapRef: { name } };
   });
 }
 

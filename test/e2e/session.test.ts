@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, runCli } from '../support/cli.js';
-import { auditEvents, createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, testenv, waitFor } from '../support/cluster.js';
+import { auditEvents, core, createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, testenv, waitFor } from '../support/cluster.js';
 import { startFakeNixery, type FakeNixery } from '../support/fake-nixery.js';
 import { Tmux } from '../support/tmux.js';
 
@@ -156,6 +156,28 @@ describe('the run, end to end on the local cluster', () => {
     expect(no.code).toBe(126);
     expect(no.stderr).toMatch(/enforces Pod Security "restricted" and rejected the pod/);
     expect(no.stderr).toMatch(/hint: --profile netadmin needs a namespace that allows it/);
+    await expectNoPodsLeft(ns);
+  });
+
+  it("--env-from: a Secret's keys become variables (--env wins); a missing one fails fast", async () => {
+    const ns = await createTestNamespace('e2e-envfrom');
+    await core().createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db-creds' }, stringData: { PGPASSWORD: 's3cret', PGUSER: 'app' } } });
+    const r = await runCli([...base(), '-n', ns, '--no-preflight', '--env-from', 'secret/db-creds', '-e', 'PGUSER=override', '--', 'sh', '-c', 'echo "$PGPASSWORD $PGUSER"'], { env });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('s3cret override\n');
+    const missing = await runCli([...base(), '-n', ns, '--no-preflight', '--env-from', 'secret/nope', '--', 'true'], { env });
+    expect(missing.code).toBe(126);
+    expect(missing.stderr).toMatch(/cannot start: CreateContainerConfigError: secret "nope" not found/);
+    expect(missing.stderr).toMatch(/hint: .*--env-from/);
+    await expectNoPodsLeft(ns);
+  });
+
+  it('--host-network: refused by a restricted namespace with a hint about the namespace, not the profile', async () => {
+    const ns = await createTestNamespace('e2e-hostnet', { restricted: true });
+    const r = await runCli([...base(), '-n', ns, '--no-preflight', '--host-network', '--', 'true'], { env });
+    expect(r.code).toBe(126);
+    expect(r.stderr).toMatch(/rejected the pod: .*hostNetwork=true/);
+    expect(r.stderr).toMatch(/hint: --host-network needs a namespace whose Pod Security level is privileged/);
     await expectNoPodsLeft(ns);
   });
 

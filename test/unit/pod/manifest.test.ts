@@ -40,6 +40,16 @@ function restrictedViolations(pod: V1Pod): string[] {
 }
 
 describe('pod manifest builder', () => {
+  it('--env-from becomes envFrom; --host-network keeps cluster DNS and fails restricted', () => {
+    const plain = buildPod(input());
+    expect(plain.spec!.containers[0]!.envFrom).toBeUndefined();
+    expect(plain.spec!.hostNetwork).toBeUndefined();
+    const pod = buildPod(input({ envFrom: [{ secretRef: { name: 'db' } }], hostNetwork: true }));
+    expect(pod.spec!.containers[0]!.envFrom).toEqual([{ secretRef: { name: 'db' } }]);
+    expect(pod.spec).toMatchObject({ hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' });
+    expect(restrictedViolations(pod)).toContain('host namespaces');
+  });
+
   it('builds a restartPolicy: Never pod with command, stdio, env, /tmp and backstops', () => {
     const pod = buildPod(input({ env: [{ name: 'PGPASSWORD', value: 's3cret' }, { name: 'HOME', value: '/work' }] }));
     const c = pod.spec!.containers[0]!;

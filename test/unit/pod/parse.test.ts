@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
-import { capabilityAdvice, parseDuration, parseEnv, parseKeyValues, parseOverrides, parseResources, parseTolerations } from '../../../src/pod/index.js';
+import { capabilityAdvice, parseDuration, parseEnv, parseEnvFrom, parseKeyValues, parseOverrides, parseResources, parseTolerations } from '../../../src/pod/index.js';
 
 describe('flag parsing', () => {
   it('env: K=V, values may hold = and be empty', () => {
@@ -11,6 +11,19 @@ describe('flag parsing', () => {
       { name: 'my.var-2', value: 'ok' },
     ]);
     for (const bad of ['A', '=1', '1A=x', 'A B=x']) expect(() => parseEnv([bad]), bad).toThrow(UsageError);
+  });
+
+  it('env-from: secret/NAME and configmap/NAME (cm/, plurals), nothing else', () => {
+    expect(parseEnvFrom(['secret/db-creds', 'configmap/app.cfg', 'cm/x', 'secrets/y', 'configmaps/z'])).toEqual([
+      { secretRef: { name: 'db-creds' } },
+      { configMapRef: { name: 'app.cfg' } },
+      { configMapRef: { name: 'x' } },
+      { secretRef: { name: 'y' } },
+      { configMapRef: { name: 'z' } },
+    ]);
+    for (const bad of ['db-creds', 'secret/', 'secret/Bad_Name', 'pod/x', 'secret/a/b', `secret/${'a'.repeat(254)}`, 'secret/$(reboot)']) {
+      expect(() => parseEnvFrom([bad]), bad).toThrow(/invalid --env-from/);
+    }
   });
 
   it('labels and annotations: Kubernetes key rules; label values too', () => {

@@ -198,7 +198,15 @@ func (r *runtime) run(c *container) {
 	default:
 	}
 
-	if err := c.start(r.k); err != nil {
+	// Like the kubelet: envFrom sources are read before the container is created; a missing,
+	// non-optional Secret or ConfigMap is a CreateContainerConfigError.
+	fromEnv, err := r.k.envFrom(pod)
+	if err != nil {
+		r.k.event(pod, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
+		r.setWaiting(c, "CreateContainerConfigError", err.Error())
+		return
+	}
+	if err := c.start(r.k, fromEnv); err != nil {
 		r.k.event(pod, corev1.EventTypeWarning, "Failed", "Error: "+err.Error())
 		r.setWaiting(c, "RunContainerError", err.Error())
 		return
@@ -333,7 +341,48 @@ func (r *runtime) updateStatus(c *container, mutate func(*corev1.PodStatus)) {
 	}
 }
 
-func (c *container) start(k *kubelet) error {
+// envFrom resolves the container's envFrom sources into NAME=VALUE pairs (prefix applied).
+func (k *kubelet) envFrom(pod *corev1.Pod) ([]string, error) {
+	var env []string
+	for _, src := range pod.Spec.Containers[0].EnvFrom {
+		var data map[string]string
+		switch {
+		case src.SecretRef != nil:
+			sec, err := k.client.CoreV1().Secrets(pod.Namespace).Get(k.ctx, src.SecretRef.Name, metav1.GetOptions{})
+			if err != nil {
+				if apierrors.IsNotFound(err) && src.SecretRef.Optional != nil && *src.SecretRef.Optional {
+					continue
+				}
+				if apierrors.IsNotFound(err) {
+					return nil, fmt.Errorf("secret %q not found", src.SecretRef.Name)
+				}
+				return nil, err
+			}
+			data = map[string]string{}
+			for key, v := range sec.Data {
+				data[key] = string(v)
+			}
+		case src.ConfigMapRef != nil:
+			cm, err := k.client.CoreV1().ConfigMaps(pod.Namespace).Get(k.ctx, src.ConfigMapRef.Name, metav1.GetOptions{})
+			if err != nil {
+				if apierrors.IsNotFound(err) && src.ConfigMapRef.Optional != nil && *src.ConfigMapRef.Optional {
+					continue
+				}
+				if apierrors.IsNotFound(err) {
+					return nil, fmt.Errorf("configmap %q not found", src.ConfigMapRef.Name)
+				}
+				return nil, err
+			}
+			data = cm.Data
+		}
+		for key, v := range data {
+			env = append(env, src.Prefix+key+"="+v)
+		}
+	}
+	return env, nil
+}
+
+func (c *container) start(k *kubelet, fromEnv []string) error {
 	spec := c.pod.Spec.Containers[0]
 	argv := append(append([]string{}, spec.Command...), spec.Args...)
 	if len(argv) == 0 {
@@ -344,6 +393,7 @@ func (c *container) start(k *kubelet) error {
 		path = k.shimDir + ":" + path
 	}
 	env := []string{"PATH=" + path, "HOSTNAME=" + c.pod.Name, "TERM=xterm"}
+	env = append(env, fromEnv...) // then env, which wins, as in the kubelet
 	for _, e := range spec.Env {
 		env = append(env, e.Name+"="+e.Value)
 	}
