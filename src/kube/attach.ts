@@ -11,6 +11,12 @@ const RESIZE = 4;
 const CLOSE = 255;
 /** Pause reading local stdin while this much is still queued on the socket. */
 const HIGH_WATER = 1 << 20;
+/**
+ * WebSocket pings while attached, as kubectl's WebSocket executor does: they keep load balancers
+ * and runtimes with idle-stream timeouts from dropping a quiet session (kubernetes#128314), and
+ * a connection that stops answering is closed so the session can resume from the logs.
+ */
+export const DEFAULT_PING_MS = 20_000;
 
 export interface AttachOptions {
   pod: string;
@@ -22,6 +28,8 @@ export interface AttachOptions {
   size?: { width: number; height: number };
   /** Bytes sent on stdin before the user's input: releases the gate that holds the command. */
   preamble?: Buffer;
+  /** Heartbeat interval; no pong for two intervals closes the connection (1006). */
+  pingMs?: number;
 }
 
 export interface AttachEnd {
@@ -34,6 +42,8 @@ export interface AttachEnd {
 export interface Attached {
   /** Bytes of output received so far (stdout and stderr), to resume from the logs after a drop. */
   received(): number;
+  /** Heartbeat pongs received so far. */
+  pongs(): number;
   /** Resolves when the stream ends: the container exited, or the connection dropped. */
   ended: Promise<AttachEnd>;
   /** Whether the server speaks v5.channel.k8s.io, which can deliver EOF on stdin. */
@@ -89,9 +99,25 @@ export async function attach(kube: Kube, opts: AttachOptions): Promise<Attached>
     ws.send(Buffer.concat([Buffer.from([channel]), payload]));
   };
 
+  // Heartbeat: ping, and give up on a connection that has not answered for two intervals.
+  let pongs = 0;
+  let lastPong = Date.now();
+  const pingMs = opts.pingMs ?? DEFAULT_PING_MS;
+  ws.on('pong', () => {
+    pongs++;
+    lastPong = Date.now();
+  });
+  const heartbeat = setInterval(() => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (Date.now() - lastPong > 2 * pingMs + 1000) ws.terminate();
+    else ws.ping();
+  }, pingMs);
+  heartbeat.unref();
+
   const attached: Attached = {
     ended: new Promise<AttachEnd>((resolve) => {
       ws.on('close', (code: number) => {
+        clearInterval(heartbeat);
         resolve(status === undefined ? { code } : { code, status });
       });
       ws.on('error', () => {
@@ -100,6 +126,7 @@ export async function attach(kube: Kube, opts: AttachOptions): Promise<Attached>
     }),
     canCloseStdin,
     received: () => received,
+    pongs: () => pongs,
     resize(width, height) {
       if (opts.tty && width > 0 && height > 0) send(RESIZE, JSON.stringify({ Width: width, Height: height }));
     },

@@ -185,6 +185,7 @@ class Session {
         stderr: io.stderr,
         ...(size ? { size } : {}),
         preamble: GATE_PREAMBLE,
+        ...heartbeatOption(io.env),
       }),
     );
     this.attached = attached;
@@ -203,7 +204,7 @@ class Session {
     }
     // A normal end carries the kubelet's status frame. Without it the connection dropped (API
     // server restart, network): if the command still runs, follow its output from the logs.
-    this.ui.debug(`attach ended: code ${end.code}, status ${end.status ? JSON.stringify(end.status) : 'none'}`);
+    this.ui.debug(`attach ended: code ${end.code}, status ${end.status ? JSON.stringify(end.status) : 'none'}, ${attached.pongs()} heartbeat pongs`);
     if (end.status === undefined) {
       this.restoreTerminal();
       this.ui.warn(`the connection to pod ${name} dropped (code ${end.code}); continuing from its logs`);
@@ -320,3 +321,13 @@ function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
 }
 
 export type { V1Pod };
+
+/** NIXRUN_PING_INTERVAL (a duration such as 5s or 500ms) changes the attach heartbeat. */
+function heartbeatOption(env: NodeJS.ProcessEnv): { pingMs?: number } {
+  const v = env.NIXRUN_PING_INTERVAL;
+  if (!v) return {};
+  const m = /^(\d+)(ms|s)$/.exec(v.trim());
+  if (!m) return {};
+  const ms = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
+  return ms >= 50 ? { pingMs: ms } : {};
+}

@@ -7,9 +7,9 @@ import { startFakeNixery, type FakeNixery } from '../support/fake-nixery.js';
 const env = { NIXRUN_REGISTRY: '', XDG_STATE_HOME: '/tmp/nixrun-e2e-state' };
 const base = () => ['--kubeconfig', kubeconfigPath(), '--no-sweep'];
 
-function spawnCli(args: string[], input?: string) {
+function spawnCli(args: string[], input?: string, extraEnv: NodeJS.ProcessEnv = {}) {
   ensureBuilt();
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -58,6 +58,26 @@ describe('API and registry faults: a clear message, the right exit code, no orph
     expect(await run.exited, run.err()).toBe(5);
     expect(run.out(), run.err()).toBe('before\nafter\n');
     expect(run.err()).toMatch(/dropped/);
+    await expectNoPodsLeft(ns);
+  });
+
+  it('heartbeat: pongs while attached; a server that stops answering is dropped, and the logs take over', async () => {
+    const ns = await createTestNamespace('fault-heartbeat');
+    const run = spawnCli([...base(), '-v', '-n', ns, '--no-preflight', '--', 'sh', '-c', 'echo before; sleep 4; echo after; exit 6'], '', { NIXRUN_PING_INTERVAL: '200ms' });
+    await waitFor(async () => /before/.test(run.out()), 20_000, 'first output');
+    await new Promise((r) => setTimeout(r, 600)); // a few pongs first
+    // Freeze the API server: the TCP connection stays open but nothing answers, as behind a
+    // load balancer that silently dropped the stream. Without the heartbeat the attach would hang.
+    const pid = (testenv() as unknown as { procs: Record<string, { pid: number }> }).procs['kube-apiserver']!.pid;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await waitFor(async () => /attach ended: code 1006/.test(run.err()), 5000, 'the heartbeat to give up');
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(await run.exited, run.err()).toBe(6);
+    expect(run.out(), run.err()).toBe('before\nafter\n');
+    expect(run.err()).toMatch(/attach ended: code 1006, status none, [1-9]\d* heartbeat pongs/);
     await expectNoPodsLeft(ns);
   });
 
