@@ -237,6 +237,8 @@ export async function up(opts = {}) {
     token: randomBytes(24).toString('hex'),
     // A second identity, so tests can count the API requests one CLI run made in the audit log.
     testerToken: randomBytes(24).toString('hex'),
+    // A user with no permissions at all, for RBAC tests (grant it what a test needs).
+    limitedToken: randomBytes(24).toString('hex'),
     ports: { etcd: await freePort(), etcdPeer: await freePort(), apiserver: await freePort(), scheduler: await freePort(), kubelet: await freePort(), kwok: await freePort() },
     procs: {},
     kubeconfig: join(dir, 'kubeconfig'),
@@ -247,7 +249,7 @@ export async function up(opts = {}) {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }));
   writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
-  writeFileSync(join(dir, 'tokens.csv'), `${state.token},admin,admin-uid,"system:masters"\n${state.testerToken},tester,tester-uid,"system:masters"\n`);
+  writeFileSync(join(dir, 'tokens.csv'), `${state.token},admin,admin-uid,"system:masters"\n${state.testerToken},tester,tester-uid,"system:masters"\n${state.limitedToken},limited,limited-uid\n`);
   // Metadata of every request, so tests can prove that bad input made no API call.
   writeFileSync(join(dir, 'audit-policy.yaml'), 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n- level: Metadata\n');
   state.testerKubeconfig = join(dir, 'kubeconfig-tester');
@@ -279,6 +281,8 @@ export async function up(opts = {}) {
   writeFileSync(state.kubeconfig, kubeconfigFor([`client-certificate-data: ${b64(pki.adminCert)}`, `client-key-data: ${b64(pki.adminKey)}`]));
   writeFileSync(state.tokenKubeconfig, kubeconfigFor([`token: ${state.token}`]));
   writeFileSync(state.testerKubeconfig, kubeconfigFor([`token: ${state.testerToken}`]));
+  state.limitedKubeconfig = join(dir, 'kubeconfig-limited');
+  writeFileSync(state.limitedKubeconfig, kubeconfigFor([`token: ${state.limitedToken}`]));
   const shim = join(dir, 'shim');
   mkdirSync(shim);
   // The plugin runs commands as `tini -g -- CMD…`; no tini here, so drop its options and exec.

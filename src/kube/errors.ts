@@ -113,7 +113,7 @@ export function explainApiError(err: unknown, ctx: { action: string; namespace: 
   if (status === 403) {
     return new NixrunError(`not allowed to ${ctx.action}: ${message}`, {
       exitCode: ExitCode.tool,
-      hint: 'kubectl-nixrun needs create/get/watch/delete on pods, create on pods/attach, and list on events in the namespace',
+      hint: 'kubectl-nixrun needs, in the namespace: create/get/list/watch/delete on pods, create on pods/attach, get on pods/log, list/watch on events (README: Permissions)',
     });
   }
   if (status === 401) {

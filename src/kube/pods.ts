@@ -1,16 +1,28 @@
 import type { CoreV1Event, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { ExitCode, NixrunError } from '../errors.js';
 import type { Kube } from './client.js';
-import { explainApiError, isNotFound, isTransient } from './errors.js';
+import { explainApiError, httpStatus, isNotFound, isTransient } from './errors.js';
 import { keepWatching } from './watch.js';
 
 export const CONTAINER = 'nixrun';
+
+/**
+ * The API server refused the pod outright (a 4xx answer: validation, admission, RBAC, quota, a
+ * name taken by somebody else's pod), so there is nothing of ours to delete. After a timeout or a
+ * 5xx it may exist, and cleanup must still try.
+ */
+export class PodNotCreatedError extends NixrunError {}
 
 export async function createPod(kube: Kube, pod: V1Pod, profile: string): Promise<V1Pod> {
   try {
     return await kube.core.createNamespacedPod({ namespace: kube.namespace, body: pod });
   } catch (err) {
-    throw explainApiError(err, { action: 'create the pod', namespace: kube.namespace, server: kube.server, profile });
+    const explained = explainApiError(err, { action: 'create the pod', namespace: kube.namespace, server: kube.server, profile });
+    const status = httpStatus(err);
+    if (status !== undefined && status >= 400 && status < 500) {
+      throw new PodNotCreatedError(explained.message, { exitCode: explained.exitCode, ...(explained.hint === undefined ? {} : { hint: explained.hint }), cause: err });
+    }
+    throw explained;
   }
 }
 

@@ -7,7 +7,7 @@ import { attach, type Attached } from '../kube/attach.js';
 import { connect, type Kube } from '../kube/client.js';
 import { isNotFound } from '../kube/errors.js';
 import { detectArch } from '../kube/nodes.js';
-import { containerStatus, CONTAINER, createPod, deletePod, formatDuration, waitForExit, waitForStart } from '../kube/pods.js';
+import { containerStatus, CONTAINER, createPod, deletePod, formatDuration, PodNotCreatedError, waitForExit, waitForStart } from '../kube/pods.js';
 import { podName } from '../pod/index.js';
 import { currentOwner } from '../cli/owner.js';
 import { GATE_PREAMBLE, imageFor, podFor, type RunPlan } from '../cli/plan.js';
@@ -115,7 +115,12 @@ class Session {
     this.podName = name;
     ui.debug(`POST /api/v1/namespaces/${kube.namespace}/pods (${name}, image ${imageRef})`);
     this.progress.update(`creating pod ${name} in ${kube.namespace}`, { restartClock: true });
-    await this.cancellable(createPod(kube, pod, plan.profile));
+    try {
+      await this.cancellable(createPod(kube, pod, plan.profile));
+    } catch (err) {
+      if (err instanceof PodNotCreatedError) this.podName = undefined; // refused: nothing to delete
+      throw err;
+    }
     this.progress.update(`waiting for pod ${name}`, { restartClock: true });
     const started = await waitForStart(kube, name, {
       timeoutMs: plan.podRunningTimeoutSeconds * 1000,

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ensureBuilt, runCli } from '../support/cli.js';
+import { KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { CLI, ROOT, ensureBuilt, runCli } from '../support/cli.js';
 import { auditEvents, core, createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, testenv, waitFor } from '../support/cluster.js';
 import { startFakeNixery, type FakeNixery } from '../support/fake-nixery.js';
 import { Tmux } from '../support/tmux.js';
@@ -178,6 +179,47 @@ describe('the run, end to end on the local cluster', () => {
     expect(r.code).toBe(126);
     expect(r.stderr).toMatch(/rejected the pod: .*hostNetwork=true/);
     expect(r.stderr).toMatch(/hint: --host-network needs a namespace whose Pod Security level is privileged/);
+    await expectNoPodsLeft(ns);
+  });
+
+  it("RBAC: a user without permissions gets one clear error; with the README's Role, a whole session works", async () => {
+    const ns = await createTestNamespace('e2e-rbac');
+    const limited = ['--kubeconfig', testenv().limitedKubeconfig, '--no-sweep', '-n', ns, '--no-preflight'];
+    const denied = await runCli([...limited, '--', 'echo', 'x'], { env });
+    expect(denied.code).toBe(125);
+    expect(denied.stderr).toMatch(/not allowed to read nodes; assuming amd64/);
+    expect(denied.stderr).toMatch(/^error: not allowed to create the pod: pods is forbidden: User "limited" cannot create resource "pods"/m);
+    expect(denied.stderr).not.toMatch(/delete pod|deleted/); // nothing was created, so nothing is deleted
+    expect(denied.stderr).toMatch(/hint: kubectl-nixrun needs, in the namespace: create\/get\/list\/watch\/delete on pods, create on pods\/attach, get on pods\/log, list\/watch on events \(README: Permissions\)/);
+
+    // The Role documented in README.md, bound to the user.
+    const { readFileSync } = await import('node:fs');
+    const { parse } = await import('yaml');
+    const { join } = await import('node:path');
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const yamlBlock = /## Permissions[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+    const role = parse(yamlBlock) as { metadata: { name: string }; rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath());
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: role.metadata.name }, rules: role.rules } });
+    await rbac.createNamespacedRoleBinding({
+      namespace: ns,
+      body: {
+        metadata: { name: 'limited-nixrun' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: role.metadata.name },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'limited' }],
+      },
+    });
+    const ok = await waitFor(
+      async () => {
+        const r = await runCli([...limited, '--', 'sh', '-c', 'read line; echo "got $line"; exit 7'], { env, input: 'through RBAC\n' });
+        return r.code === 7 ? r : false; // RBAC caches may take a moment to see the binding
+      },
+      20_000,
+      'a run as the limited user',
+    );
+    expect(ok.stdout).toBe('got through RBAC\n');
     await expectNoPodsLeft(ns);
   });
 

@@ -12,6 +12,8 @@ export interface TestenvState {
   kubeconfig: string;
   /** The same admin with a bearer token. */
   tokenKubeconfig: string;
+  /** User `limited`, with no permissions unless a test grants some. */
+  limitedKubeconfig: string;
   auditLog: string;
   restrictedNamespace: string;
   nodes: { fake: string; kwok: string };
