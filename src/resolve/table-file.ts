@@ -6,7 +6,8 @@ import { isAmbiguous, isClearCut, nixeryReach, rankCandidates, type AttrInfo } f
  *
  *   #nixrun-table 1
  *   #source <where it came from>          (one `#key value` line per header field)
- *   @attrs                                 then one `attr<TAB>exeCount` line per attribute
+ *   @attrs                                 then one `attr<TAB>exeCount[<TAB>system,…]` line per
+ *                                          attribute; the systems are those that lack it
  *   @exes                                  then one `exe<TAB>i,j,k` line per executable:
  *                                          indexes into @attrs, best candidate first
  */
@@ -69,7 +70,7 @@ export function serializeTable(t: TableData): Buffer {
   const lines = ['#nixrun-table 1', `#source ${t.header.source}`, `#snapshot ${t.header.snapshot}`, `#systems ${t.header.systems.join(',')}`];
   if (t.header.generated) lines.push(`#generated ${t.header.generated}`);
   lines.push('@attrs');
-  for (const a of t.attrs) lines.push(`${a.attr}\t${a.exeCount}`);
+  for (const a of t.attrs) lines.push(a.missingOn?.length ? `${a.attr}\t${a.exeCount}\t${a.missingOn.join(',')}` : `${a.attr}\t${a.exeCount}`);
   lines.push('@exes');
   for (const [exe, idx] of t.exes) lines.push(`${exe}\t${idx.join(',')}`);
   return brotliCompressSync(Buffer.from(`${lines.join('\n')}\n`), {
@@ -100,8 +101,8 @@ export function parseTable(compressed: Buffer): { header: TableHeader; attrs: At
   const attrs: AttrInfo[] = [];
   for (const line of text.slice(pos, exesAt + 1).split('\n')) {
     if (line.length === 0) continue;
-    const tab = line.indexOf('\t');
-    attrs.push({ attr: line.slice(0, tab), exeCount: Number(line.slice(tab + 1)) });
+    const [attr = '', count = '0', missing] = line.split('\t');
+    attrs.push(missing ? { attr, exeCount: Number(count), missingOn: missing.split(',') } : { attr, exeCount: Number(count) });
   }
   return { header, attrs, exeSection: text.slice(exesAt + '\n@exes\n'.length) };
 }

@@ -50,6 +50,17 @@ describe('the built CLI, --dry-run', () => {
     expect(pod.spec!.nodeSelector!['kubernetes.io/arch']).toBe('arm64');
   });
 
+  it('--arch arm64 warns about packages nixpkgs does not build for aarch64-linux (not for amd64)', async () => {
+    const arm = await runCli(['--dry-run', '--arch', 'arm64', '--pkgs', 'cpuid,i7z,htop', 'shell'], { env: offline });
+    expect(arm.code, arm.stderr).toBe(0);
+    expect(arm.stderr).toMatch(/warning: cpuid, i7z are not built for aarch64-linux in nixpkgs \(per the package table\): Nixery will likely fail to build this arm64 image; use --arch amd64/);
+    expect(arm.stderr).not.toMatch(/htop.*not built/);
+    const amd = await runCli(['--dry-run', '--arch', 'amd64', '--pkgs', 'cpuid', 'shell'], { env: offline });
+    expect(amd.stderr).not.toMatch(/not built/);
+    const fine = await runCli(['--dry-run', '--arch', 'arm64', 'psql'], { env: offline });
+    expect(fine.stderr).not.toMatch(/not built/);
+  });
+
   it('NIXRUN_REGISTRY changes the registry, --registry wins over it', async () => {
     const a = await runCli(['--dry-run', '-o', 'json', 'htop'], { env: { ...offline, NIXRUN_REGISTRY: 'nixery.example.com' } });
     expect(JSON.parse(a.stdout).spec.containers[0].image).toMatch(/^nixery\.example\.com\//);

@@ -75,3 +75,38 @@ describe('nix-index database reader', () => {
     expect(() => [...d.push(Buffer.from('1x\u0000\u0005abc\n'))]).toThrow(NixIndexFormatError);
   });
 });
+
+describe('the aarch64-linux database marks what that system does not build', () => {
+  it('attributes missing from the second database get missingOn, survive serialization, and reach the Table', async () => {
+    const { buildFromNixIndex, attributesWithExecutables, markMissing } = await import('../../../src/resolve/table-build.js');
+    const { serializeTable, parseTable } = await import('../../../src/resolve/table-file.js');
+    const x86 = database([
+      { record: record('cpuid'), entries: [{ path: '/bin/cpuid', meta: '1x' }] },
+      { record: record('htop'), entries: [{ path: '/bin/htop', meta: '1x' }] },
+      { record: record('curl-override-target'), entries: [{ path: '/bin/curlish', meta: '1x' }] },
+    ]);
+    const arm = database([
+      { record: { ...record('htop'), origin: { attr: 'htop', output: 'out', toplevel: true, system: 'aarch64-linux' } }, entries: [{ path: '/bin/htop', meta: '1x' }] },
+      // No executables: as good as absent.
+      { record: { ...record('cpuid'), origin: { attr: 'cpuid', output: 'out', toplevel: true, system: 'aarch64-linux' } }, entries: [{ path: '/share/doc', meta: '4096d' }] },
+    ]);
+    const overrides = { curlish: { attr: 'curl-override-target', reason: 'test' } };
+    const { table } = await buildFromNixIndex(x86, overrides, { source: 'test', snapshot: '2026-01-01' });
+    const { attrs, systems } = await attributesWithExecutables(arm);
+    expect([...attrs]).toEqual(['htop']);
+    expect([...systems]).toEqual(['aarch64-linux']);
+    expect(markMissing(table, 'aarch64-linux', attrs, overrides)).toBe(1); // cpuid; the override target is not judged
+    const parsed = parseTable(serializeTable(table));
+    expect(parsed.header.systems).toEqual(['aarch64-linux', 'x86_64-linux']);
+    expect(parsed.attrs.find((a) => a.attr === 'cpuid')!.missingOn).toEqual(['aarch64-linux']);
+    expect(parsed.attrs.find((a) => a.attr === 'htop')!.missingOn).toBeUndefined();
+  });
+
+  it('the bundled table: x86-only tools are marked, everyday ones are not', async () => {
+    const { loadTable } = await import('../../../src/resolve/index.js');
+    const t = loadTable({ path: join(__dirname, '../../../data/table.br') });
+    expect(t.info.systems).toContain('aarch64-linux');
+    for (const a of ['cpuid', 'i7z', 'msr', 'intel-gpu-tools']) expect(t.missingOn(a), a).toEqual(['aarch64-linux']);
+    for (const a of ['postgresql', 'curl', 'netcat', 'htop', 'iputils', 'tcpdump', 'jq']) expect(t.missingOn(a), a).toEqual([]);
+  });
+});
