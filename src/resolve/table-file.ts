@@ -101,8 +101,11 @@ export function parseTable(compressed: Buffer): { header: TableHeader; attrs: At
   const attrs: AttrInfo[] = [];
   for (const line of text.slice(pos, exesAt + 1).split('\n')) {
     if (line.length === 0) continue;
-    const [attr = '', count = '0', missing] = line.split('\t');
-    attrs.push(missing ? { attr, exeCount: Number(count), missingOn: missing.split(',') } : { attr, exeCount: Number(count) });
+    const tab = line.indexOf('\t');
+    const tab2 = line.indexOf('\t', tab + 1);
+    const attr = line.slice(0, tab);
+    if (tab2 === -1) attrs.push({ attr, exeCount: Number(line.slice(tab + 1)) });
+    else attrs.push({ attr, exeCount: Number(line.slice(tab + 1, tab2)), missingOn: line.slice(tab2 + 1).split(',') });
   }
   return { header, attrs, exeSection: text.slice(exesAt + '\n@exes\n'.length) };
 }
