@@ -345,35 +345,37 @@ func (r *runtime) updateStatus(c *container, mutate func(*corev1.PodStatus)) {
 func (k *kubelet) envFrom(pod *corev1.Pod) ([]string, error) {
 	var env []string
 	for _, src := range pod.Spec.Containers[0].EnvFrom {
-		var data map[string]string
+		var (
+			kind, name string
+			optional   *bool
+			data       map[string]string
+			err        error
+		)
 		switch {
 		case src.SecretRef != nil:
-			sec, err := k.client.CoreV1().Secrets(pod.Namespace).Get(k.ctx, src.SecretRef.Name, metav1.GetOptions{})
-			if err != nil {
-				if apierrors.IsNotFound(err) && src.SecretRef.Optional != nil && *src.SecretRef.Optional {
-					continue
+			kind, name, optional = "secret", src.SecretRef.Name, src.SecretRef.Optional
+			var sec *corev1.Secret
+			if sec, err = k.client.CoreV1().Secrets(pod.Namespace).Get(k.ctx, name, metav1.GetOptions{}); err == nil {
+				data = map[string]string{}
+				for key, v := range sec.Data {
+					data[key] = string(v)
 				}
-				if apierrors.IsNotFound(err) {
-					return nil, fmt.Errorf("secret %q not found", src.SecretRef.Name)
-				}
-				return nil, err
-			}
-			data = map[string]string{}
-			for key, v := range sec.Data {
-				data[key] = string(v)
 			}
 		case src.ConfigMapRef != nil:
-			cm, err := k.client.CoreV1().ConfigMaps(pod.Namespace).Get(k.ctx, src.ConfigMapRef.Name, metav1.GetOptions{})
-			if err != nil {
-				if apierrors.IsNotFound(err) && src.ConfigMapRef.Optional != nil && *src.ConfigMapRef.Optional {
-					continue
-				}
-				if apierrors.IsNotFound(err) {
-					return nil, fmt.Errorf("configmap %q not found", src.ConfigMapRef.Name)
-				}
-				return nil, err
+			kind, name, optional = "configmap", src.ConfigMapRef.Name, src.ConfigMapRef.Optional
+			var cm *corev1.ConfigMap
+			if cm, err = k.client.CoreV1().ConfigMaps(pod.Namespace).Get(k.ctx, name, metav1.GetOptions{}); err == nil {
+				data = cm.Data
 			}
-			data = cm.Data
+		}
+		if apierrors.IsNotFound(err) {
+			if optional != nil && *optional {
+				continue
+			}
+			return nil, fmt.Errorf("%s %q not found", kind, name)
+		}
+		if err != nil {
+			return nil, err
 		}
 		for key, v := range data {
 			env = append(env, src.Prefix+key+"="+v)
