@@ -99,17 +99,21 @@ export async function attach(kube: Kube, opts: AttachOptions): Promise<Attached>
     ws.send(Buffer.concat([Buffer.from([channel]), payload]));
   };
 
-  // Heartbeat: ping, and give up on a connection that has not answered for two intervals.
+  // Heartbeat: ping, and give up on a connection that has not been heard from (a pong or any
+  // frame: pongs can queue behind a burst of output) for two intervals.
   let pongs = 0;
-  let lastPong = Date.now();
+  let lastHeard = Date.now();
   const pingMs = opts.pingMs ?? DEFAULT_PING_MS;
   ws.on('pong', () => {
     pongs++;
-    lastPong = Date.now();
+    lastHeard = Date.now();
+  });
+  ws.on('message', () => {
+    lastHeard = Date.now();
   });
   const heartbeat = setInterval(() => {
     if (ws.readyState !== ws.OPEN) return;
-    if (Date.now() - lastPong > 2 * pingMs + 1000) ws.terminate();
+    if (Date.now() - lastHeard > 2 * pingMs + 1000) ws.terminate();
     else ws.ping();
   }, pingMs);
   heartbeat.unref();
