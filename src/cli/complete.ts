@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { UsageError } from '../errors.js';
 import { loadTable } from '../resolve/index.js';
 import type { Io } from '../ui/output.js';
 import { PROFILE_NAMES } from './args.js';
@@ -164,4 +165,34 @@ _kubectl_nixrun() {
 complete -F _kubectl_nixrun kubectl-nixrun
 `;
   return shell === 'zsh' ? `autoload -U +X bashcompinit && bashcompinit\n${body}` : body;
+}
+
+/** What `completion install` writes: kubectl runs it to complete `kubectl nixrun …`. */
+export const KUBECTL_HELPER = `#!/bin/sh
+# kubectl-nixrun: kubectl (1.26+) runs this to complete \`kubectl nixrun …\` (written by \`kubectl nixrun completion install\`).
+exec kubectl-nixrun __complete "$@"
+`;
+const HELPER_NAME = 'kubectl_complete-nixrun';
+
+/**
+ * Put kubectl's completion helper on PATH: next to the kubectl-nixrun that PATH finds (krew's
+ * bin directory, npm's), or in --dir. krew cannot install it, so this is the one-step way.
+ * Never overwrites a file that is not ours.
+ */
+export function installKubectlHelper(opts: { dir?: string }, io: Io): { path: string; dir: string; onPath: boolean } {
+  const pathDirs = (io.env.PATH ?? '').split(delimiter).filter(Boolean);
+  const dir = opts.dir ?? pathDirs.find((d) => existsSync(join(d, 'kubectl-nixrun')));
+  if (!dir) throw new UsageError('kubectl-nixrun is not on your PATH, so there is no obvious place for the helper', 'give one that is on your PATH: kubectl nixrun completion install --dir ~/.local/bin');
+  const path = join(dir, HELPER_NAME);
+  if (existsSync(path)) {
+    const current = readFileSync(path);
+    const ours = current.includes('kubectl-nixrun') && (current.includes('__complete') || current.includes('kubectl_complete-nixrun'));
+    if (!ours) throw new UsageError(`${path} exists and was not written by kubectl-nixrun; not overwriting it`, 'remove it, or choose another --dir');
+    // npm's own helper (a symlink to bin/kubectl_complete-nixrun.js) already does the job.
+    if (lstatSync(path).isSymbolicLink()) return { path, dir, onPath: pathDirs.includes(dir) };
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path, KUBECTL_HELPER, { mode: 0o755 });
+  chmodSync(path, 0o755);
+  return { path, dir, onPath: pathDirs.map((d) => resolve(d)).includes(resolve(dir)) };
 }

@@ -99,16 +99,23 @@ export function buildParser(argv: string[], io: Io, setExit: SetExit): Argv {
     )
     .command(
       'completion <shell>',
-      'Print a shell completion script for kubectl-nixrun (kubectl itself uses kubectl_complete-nixrun)',
+      'Print a shell completion script for kubectl-nixrun, or `install` kubectl\'s helper (kubectl_complete-nixrun) on your PATH',
       (y) =>
         y
-          .positional('shell', { choices: ['bash', 'zsh', 'fish'] as const, demandOption: true })
+          .positional('shell', { choices: ['bash', 'zsh', 'fish', 'install'] as const, demandOption: true })
+          .option('dir', { type: 'string', requiresArg: true, description: 'With install: where to write kubectl_complete-nixrun (default: next to kubectl-nixrun on your PATH)' })
+          .example('kubectl nixrun completion install', 'let kubectl complete `kubectl nixrun …` (krew cannot install the helper)')
           .example('source <(kubectl-nixrun completion bash)', 'complete kubectl-nixrun in this bash')
           .example('kubectl-nixrun completion fish > ~/.config/fish/completions/kubectl-nixrun.fish', 'for fish')
           .epilog('kubectl itself completes `kubectl nixrun …` through kubectl_complete-nixrun on your PATH (kubectl 1.26+).'),
       async (args) => {
-        const { completionScript } = await import('./complete.js');
-        io.stdout.write(completionScript(args.shell as 'bash' | 'zsh' | 'fish'));
+        const { completionScript, installKubectlHelper } = await import('./complete.js');
+        if (args.shell === 'install') {
+          const { path, dir, onPath } = installKubectlHelper(args.dir === undefined ? {} : { dir: args.dir }, io);
+          io.stderr.write(`${path} is in place${onPath ? '' : ` (add ${dir} to your PATH so kubectl finds it)`}\n`);
+        } else {
+          io.stdout.write(completionScript(args.shell as 'bash' | 'zsh' | 'fish'));
+        }
         setExit(ExitCode.ok);
       },
     )

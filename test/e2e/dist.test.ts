@@ -149,11 +149,14 @@ describe('installed with krew: kubectl finds the plugin, the standalone binary w
   });
 
   it('kubectl completes plugin arguments through kubectl_complete-nixrun (standalone and npm installs)', () => {
-    // Standalone: the script shipped in the archive, put on PATH as the caveats say.
-    const pathDir = mkdtempSync(join(tmpdir(), 'nixrun-path-'));
-    copyFileSync(join(root, 'store', 'nixrun', `v${VERSION}`, 'kubectl_complete-nixrun'), join(pathDir, 'kubectl_complete-nixrun'));
-    spawnSync('chmod', ['+x', join(pathDir, 'kubectl_complete-nixrun')]);
-    const a = run(kubectl, ['__complete', 'nixrun', '--pkgs', 'psq'], { ...env, PATH: `${pathDir}:${env.PATH}` });
+    // Standalone: `kubectl nixrun completion install`, as the caveats say, puts the helper next to
+    // krew's kubectl-nixrun symlink (on PATH); before it, kubectl has nothing to ask.
+    const before = run(kubectl, ['__complete', 'nixrun', '--pkgs', 'psq'], env);
+    expect(before.stdout.split('\n')).not.toContain('postgresql');
+    const inst = run(kubectl, ['nixrun', 'completion', 'install'], env);
+    expect(inst.status, inst.stderr).toBe(0);
+    expect(inst.stderr).toBe(`${join(root, 'bin', 'kubectl_complete-nixrun')} is in place\n`);
+    const a = run(kubectl, ['__complete', 'nixrun', '--pkgs', 'psq'], env);
     expect(a.stdout.split('\n')).toContain('postgresql');
     // npm: the Node scripts from bin/.
     const npmBin = mkdtempSync(join(tmpdir(), 'nixrun-path-'));

@@ -43,4 +43,31 @@ describe('__complete (cobra protocol, as kubectl_complete-nixrun answers it)', (
     expect(candidates((await runCli(['__complete', '--context', ''], { env: { KUBECONFIG: kc } })).stdout).values).toEqual(['prod', 'staging']);
     expect(candidates((await runCli(['__complete', '-n', 'pay'], { env: { KUBECONFIG: kc } })).stdout).values).toEqual(['payments']);
   });
+
+  it('completion install writes the kubectl helper next to kubectl-nixrun on PATH, never over a foreign file', async () => {
+    const { readFileSync, statSync } = await import('node:fs');
+    const bin = mkdtempSync(join(tmpdir(), 'nixrun-path-'));
+    symlinkSync(join(ROOT, 'bin', 'kubectl-nixrun.js'), join(bin, 'kubectl-nixrun'));
+    const PATH = [bin, dirname(process.execPath), '/usr/bin', '/bin'].join(':');
+    const ok = await runCli(['completion', 'install'], { env: { PATH } });
+    expect(ok.code, ok.stderr).toBe(0);
+    const helper = join(bin, 'kubectl_complete-nixrun');
+    expect(ok.stderr).toBe(`${helper} is in place\n`);
+    expect(readFileSync(helper, 'utf8')).toMatch(/^#!\/bin\/sh\n[\s\S]*exec kubectl-nixrun __complete "\$@"\n$/);
+    expect(statSync(helper).mode & 0o111).not.toBe(0);
+    // The helper works: it answers the cobra protocol through kubectl-nixrun on PATH.
+    const r = spawnSync(helper, ['--pkgs', 'psq'], { env: { PATH }, encoding: 'utf8' });
+    expect(candidates(r.stdout).values).toContain('postgresql');
+    // Again: fine (ours). A foreign file: refused, exit 2.
+    expect((await runCli(['completion', 'install'], { env: { PATH } })).code).toBe(0);
+    writeFileSync(helper, '#!/bin/sh\necho something else\n');
+    const foreign = await runCli(['completion', 'install'], { env: { PATH } });
+    expect(foreign.code).toBe(2);
+    expect(foreign.stderr).toMatch(/exists and was not written by kubectl-nixrun; not overwriting it/);
+    expect(readFileSync(helper, 'utf8')).toBe('#!/bin/sh\necho something else\n');
+    // Not on PATH and no --dir: a clear error.
+    const nowhere = await runCli(['completion', 'install'], { env: { PATH: [dirname(process.execPath), '/usr/bin', '/bin'].join(':') } });
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toMatch(/hint: .*--dir/);
+  });
 });
