@@ -16,7 +16,9 @@ const interactive = process.stdin.isTTY && process.stdout.isTTY;
 const args = interactive
   ? ['--kubeconfig', state.kubeconfig, '--no-preflight', ...(process.argv.slice(2).length ? process.argv.slice(2) : ['--pkgs', 'curl,jq', 'shell'])]
   : ['--kubeconfig', state.kubeconfig, '--no-preflight', '--', 'sh', '-c', 'echo "hello from pod $HOSTNAME"; exit 3'];
-process.stderr.write(`$ kubectl nixrun ${quote(args)}\n${interactive ? '(type `exit` to leave; the pod is deleted)\n' : ''}\n`);
+// shell-quote escapes commas (curl\,jq): quote only the words that need it.
+const shown = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : quote([a]))).join(' ');
+process.stderr.write(`$ kubectl nixrun ${shown}\n${interactive ? '(type `exit` to leave; the pod is deleted)\n' : ''}\n`);
 const r = spawnSync(process.execPath, [join(root, 'bin', 'kubectl-nixrun.js'), ...args], { stdio: 'inherit' });
 process.stderr.write(`\nkubectl nixrun exited with ${r.status}\n`);
 down(state);
