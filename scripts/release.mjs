@@ -18,6 +18,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { parseDocument } from 'yaml';
+// A plain string module: Node loads the .ts file directly (type stripping), no build needed.
+import { KUBECTL_HELPER } from '../src/cli/kubectl-helper.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ALL_TARGETS = ['linux-amd64', 'linux-arm64', 'darwin-amd64', 'darwin-arm64'];
@@ -108,13 +110,9 @@ export function compile(entry, target, dir) {
   return outfile;
 }
 
-const COMPLETE_SCRIPT = `#!/bin/sh
-# kubectl (1.26+) runs this to complete \`kubectl nixrun …\`; put it on your PATH next to kubectl-nixrun.
-exec kubectl-nixrun __complete "$@"
-`;
 
 function archive(dir, file) {
-  writeFileSync(join(dir, 'kubectl_complete-nixrun'), COMPLETE_SCRIPT);
+  writeFileSync(join(dir, 'kubectl_complete-nixrun'), KUBECTL_HELPER);
   chmodSync(join(dir, 'kubectl_complete-nixrun'), 0o755);
   copyFileSync(join(ROOT, 'LICENSE'), join(dir, 'LICENSE'));
   copyFileSync(join(ROOT, 'README.md'), join(dir, 'README.md'));

@@ -6,6 +6,7 @@ import { UsageError } from '../errors.js';
 import { loadTable } from '../resolve/index.js';
 import type { Io } from '../ui/output.js';
 import { PROFILE_NAMES } from './args.js';
+import { KUBECTL_HELPER } from './kubectl-helper.js';
 
 /** Cobra's directives: kubectl (1.26+) reads them from `kubectl_complete-nixrun`'s last line. */
 const NO_FILE_COMP = 4;
@@ -167,11 +168,6 @@ complete -F _kubectl_nixrun kubectl-nixrun
   return shell === 'zsh' ? `autoload -U +X bashcompinit && bashcompinit\n${body}` : body;
 }
 
-/** What `completion install` writes: kubectl runs it to complete `kubectl nixrun …`. */
-export const KUBECTL_HELPER = `#!/bin/sh
-# kubectl-nixrun: kubectl (1.26+) runs this to complete \`kubectl nixrun …\` (written by \`kubectl nixrun completion install\`).
-exec kubectl-nixrun __complete "$@"
-`;
 const HELPER_NAME = 'kubectl_complete-nixrun';
 
 /**

@@ -1,9 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { UsageError } from '../errors.js';
 import { PROFILE_NAMES } from './args.js';
+import { xdgPath } from '../xdg.js';
 
 /** What the config file may set; every key is optional. */
 export interface FileConfig {
@@ -55,7 +54,7 @@ const KEYS: Record<keyof FileConfig, 'string' | 'string[]' | 'map' | 'aliases'> 
 /** ${NIXRUN_CONFIG} or ${XDG_CONFIG_HOME:-~/.config}/kubectl-nixrun/config.yaml */
 export function configPath(env: NodeJS.ProcessEnv): string {
   if (env.NIXRUN_CONFIG) return env.NIXRUN_CONFIG;
-  return join(env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config'), 'kubectl-nixrun', 'config.yaml');
+  return xdgPath('config', 'config.yaml', env);
 }
 
 /**

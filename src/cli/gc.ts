@@ -21,10 +21,7 @@ export interface GcArgs {
  */
 export async function gcCommand(args: GcArgs, io: Io): Promise<number> {
   const ui = new Ui(io, { quiet: args.quiet });
-  const kube = connect(
-    Object.fromEntries(Object.entries({ namespace: args.namespace, context: args.context, kubeconfig: args.kubeconfig }).filter(([, v]) => v !== undefined)),
-    io.env,
-  );
+  const kube = connect({ namespace: args.namespace, context: args.context, kubeconfig: args.kubeconfig }, io.env);
   let stale;
   try {
     stale = await findStale(kube, { allNamespaces: args.allNamespaces, ...(args.ttlSeconds === undefined ? {} : { ttlMs: args.ttlSeconds * 1000 }) });

@@ -213,11 +213,12 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
     }
   }
   const packages = unique(resolutions.map((r) => r.attr));
-  const configured = (ctx.extraPackages ?? []).map((p) => {
+  const configuredResolutions = (ctx.extraPackages ?? []).map((p) => {
     checkPackageOrExecutable(p);
-    return resolvePackage(ctx.table, p, withChoices(ctx)).attr;
+    return resolvePackage(ctx.table, p, withChoices(ctx));
   });
-  const notOnArm64 = unique([...packages, ...configured]).filter((p) => ctx.table.missingOn(p).includes('aarch64-linux'));
+  const configured = configuredResolutions.map((r) => r.attr);
+  const notOnArm64 = unique([...resolutions, ...configuredResolutions].filter((r) => notBuiltFor(ctx.table, r).includes('aarch64-linux')).map((r) => r.attr));
   const extraPackages = unique([
     ...configured,
     ...profilePackages(profile),
@@ -326,6 +327,16 @@ export function podFor(plan: RunPlan, opts: { image: string; arch: Arch; owner: 
       overrides: plan.overrides,
     }),
   });
+}
+
+/**
+ * The systems that do not build a resolved package. An executable's candidates already carry it;
+ * only a package named by attribute asks the table (whose attribute index that name's lookup has
+ * just built), so a plain `kubectl nixrun psql` does not index 24,000 attributes for it.
+ */
+function notBuiltFor(table: Table, r: Resolution): string[] {
+  if (r.via === 'attribute') return table.missingOn(r.attr);
+  return r.candidates.find((c) => c.attr === r.attr)?.notBuiltFor ?? [];
 }
 
 function withChoices(ctx: PlanContext): { choices?: ChoiceStore } {

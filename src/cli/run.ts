@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { stringify } from 'yaml';
 import { fileChoiceStore, loadTable, resolveExecutable, tableAgeDays, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
 import type { Io } from '../ui/output.js';
@@ -9,6 +8,7 @@ import type { RawRunArgs } from './args.js';
 import { configPath, loadConfigFile, resolveSettings, type Settings } from './config.js';
 import { currentOwner } from './owner.js';
 import { imageFor, planRun, podFor, splitCommaList, type RunPlan } from './plan.js';
+import { xdgPath } from '../xdg.js';
 
 const STALE_TABLE_DAYS = 90;
 
@@ -77,7 +77,8 @@ function applySettings(raw: RawRunArgs, s: Settings): RawRunArgs {
 
 /**
  * On a terminal, when several packages provide a typed executable and none clearly wins, ask
- * once and remember the answer. Without a terminal the ranked default is taken (planRun notes it).
+ * once and remember the answer. Without a terminal nothing is asked: planRun takes the ranked
+ * default, or refuses a real tie with the candidates.
  */
 async function askAmbiguous(raw: RawRunArgs, table: Table, io: Io, choices: ChoiceStore): Promise<void> {
   const names = [
@@ -119,7 +120,7 @@ export function noteResolution(r: Resolution, ui: Ui): void {
 function warnIfStale(table: Table, ui: Ui, env: NodeJS.ProcessEnv): void {
   const age = tableAgeDays(table.info);
   if (age <= STALE_TABLE_DAYS || ui.quiet) return;
-  const stamp = join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'kubectl-nixrun', 'stale-warning');
+  const stamp = xdgPath('state', 'stale-warning', env);
   const today = new Date().toISOString().slice(0, 10);
   try {
     if (existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === today) return;

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ExitCode, NixrunError, UsageError } from '../errors.js';
 
+/** Unset (undefined) fields fall back as kubectl's do. */
 export interface KubeTarget {
   kubeconfig?: string;
   context?: string;

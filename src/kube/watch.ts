@@ -26,6 +26,13 @@ export function keepWatching<T>(
     if (signal.aborted) return stop();
     signal.addEventListener('abort', stop, { once: true });
 
+    // The stream ended or failed, or could not be opened: open it again a little later.
+    const restart = (err: unknown) => {
+      if (signal.aborted) return;
+      if (err) onError?.(err);
+      setTimeout(start, backoff);
+      backoff = Math.min(backoff * 2, 3000);
+    };
     const start = () => {
       if (signal.aborted) return;
       watch
@@ -36,25 +43,12 @@ export function keepWatching<T>(
             backoff = 200;
             onEvent(type as WatchEventType, obj as T);
           },
-          (err) => {
-            if (signal.aborted) return;
-            if (err) onError?.(err);
-            setTimeout(start, backoff);
-            backoff = Math.min(backoff * 2, 3000);
-          },
+          restart,
         )
-        .then(
-          (ctrl) => {
-            current = ctrl;
-            if (signal.aborted) ctrl.abort();
-          },
-          (err) => {
-            if (signal.aborted) return;
-            onError?.(err);
-            setTimeout(start, backoff);
-            backoff = Math.min(backoff * 2, 3000);
-          },
-        );
+        .then((ctrl) => {
+          current = ctrl;
+          if (signal.aborted) ctrl.abort();
+        }, restart);
     };
     start();
   });

@@ -1,12 +1,10 @@
 import { input, search, select } from '@inquirer/prompts';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { parse as parseShellWords } from 'shell-quote';
 import { ExitCode, NixrunError, UsageError } from '../errors.js';
 import type { Resolution, Table } from '../resolve/index.js';
 import type { Io } from '../ui/output.js';
 import { describeEntry, PackageIndex } from './search.js';
+import { readJsonFile, writeJsonFile, xdgPath } from '../xdg.js';
 
 const DONE = '\u0000done';
 const RECENT_MAX = 20;
@@ -117,21 +115,14 @@ function validateCommand(line: string): string | undefined {
 }
 
 function recentStore(env: NodeJS.ProcessEnv) {
-  const path = join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'kubectl-nixrun', 'recent.json');
-  const get = (): string[] => {
-    try {
-      return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as string[]) : [];
-    } catch {
-      return [];
-    }
-  };
+  const path = xdgPath('state', 'recent.json', env);
+  const get = () => readJsonFile<string[]>(path, []);
   return {
     get,
     add(attrs: string[]) {
       const next = [...attrs, ...get().filter((a) => !attrs.includes(a))].slice(0, RECENT_MAX);
       try {
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, `${JSON.stringify(next)}\n`);
+        writeJsonFile(path, next);
       } catch {
         // Remembering is a convenience; a read-only home must not break the run.
       }

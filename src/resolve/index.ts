@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, NixrunError } from '../errors.js';
 import { isAmbiguous, isClearCut, nixeryReach, rankCandidates, type AttrInfo } from './rank.js';
 import { parseTable, type Overrides } from './table-file.js';
+import { readJsonFile, writeJsonFile, xdgPath } from '../xdg.js';
 
 export interface Candidate {
   attr: string;
@@ -82,7 +82,7 @@ export function bundledTablePath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export function userTablePath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share'), 'kubectl-nixrun', TABLE_FILE);
+  return xdgPath('data', TABLE_FILE, env);
 }
 
 export function loadOverrides(env: NodeJS.ProcessEnv = process.env): Overrides {
@@ -228,18 +228,9 @@ export function resolvePackage(table: Table, name: string, opts: { choices?: Cho
 
 /** Remembered choices, like comma's cache: ${XDG_STATE_HOME:-~/.local/state}/kubectl-nixrun/choices.json */
 export function fileChoiceStore(env: NodeJS.ProcessEnv = process.env): ChoiceStore {
-  const path = join(env.XDG_STATE_HOME || join(env.HOME || homedir(), '.local', 'state'), 'kubectl-nixrun', 'choices.json');
-  const read = (): Record<string, string> => {
-    try {
-      return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>) : {};
-    } catch {
-      return {};
-    }
-  };
-  const write = (data: Record<string, string>) => {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, `${JSON.stringify(data, null, 2)}\n`);
-  };
+  const path = xdgPath('state', 'choices.json', env);
+  const read = () => readJsonFile<Record<string, string>>(path, {});
+  const write = (data: Record<string, string>) => writeJsonFile(path, data, 2);
   return {
     get: (exe) => read()[exe],
     set: (exe, attr) => write({ ...read(), [exe]: attr }),

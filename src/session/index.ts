@@ -7,7 +7,7 @@ import { attach, type Attached } from '../kube/attach.js';
 import { connect, type Kube } from '../kube/client.js';
 import { isNotFound } from '../kube/errors.js';
 import { detectArch } from '../kube/nodes.js';
-import { containerStatus, CONTAINER, createPod, deletePod, formatDuration, PodNotCreatedError, waitForExit, waitForStart } from '../kube/pods.js';
+import { containerStatus, CONTAINER, createPod, deletePod, formatDuration, PodNotCreatedError, sleep, waitForExit, waitForStart } from '../kube/pods.js';
 import { podName } from '../pod/index.js';
 import { currentOwner } from '../cli/owner.js';
 import { GATE_PREAMBLE, imageFor, podFor, type RunPlan } from '../cli/plan.js';
@@ -97,7 +97,7 @@ class Session {
   private async steps(): Promise<number> {
     const { plan, ui } = this;
     const signal = this.abort.signal;
-    const kube = (this.kube = connect({ ...defined({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }) }, this.io.env));
+    const kube = (this.kube = connect({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }, this.io.env));
     ui.debug(`context ${kube.context}, server ${kube.server}, namespace ${kube.namespace}`);
     const owner = currentOwner();
     const sweep = plan.sweep ? sweepStale(kube, { signal }).catch(() => 0) : Promise.resolve(0);
@@ -310,7 +310,7 @@ async function readPodPatiently(kube: Kube, name: string, forMs: number): Promis
       return await kube.core.readNamespacedPod({ name, namespace: kube.namespace });
     } catch (err) {
       if (isNotFound(err) || Date.now() + delay > deadline) return undefined;
-      await new Promise((r) => setTimeout(r, delay));
+      await sleep(delay);
     }
   }
 }
@@ -319,10 +319,6 @@ function exitCodeFor(err: unknown): number {
   if (err instanceof Interrupted) return signalExitCode(err.signal);
   if (err && typeof err === 'object' && 'exitCode' in err && typeof err.exitCode === 'number') return err.exitCode;
   return ExitCode.tool;
-}
-
-function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 export type { V1Pod };

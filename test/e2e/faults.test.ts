@@ -1,24 +1,12 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ensureBuilt, runCli } from '../support/cli.js';
+import { runCli, spawnCli as spawnSession } from '../support/cli.js';
 import { createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, restartApiserver, testenv, waitFor } from '../support/cluster.js';
 import { startFakeNixery, type FakeNixery } from '../support/fake-nixery.js';
 
 const env = { NIXRUN_REGISTRY: '', XDG_STATE_HOME: '/tmp/nixrun-e2e-state' };
 const base = () => ['--kubeconfig', kubeconfigPath(), '--no-sweep'];
 
-function spawnCli(args: string[], input?: string, extraEnv: NodeJS.ProcessEnv = {}) {
-  ensureBuilt();
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.on('error', () => {});
-  if (input !== undefined) child.stdin.end(input);
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { child, exited, out: () => stdout, err: () => stderr };
-}
+const spawnCli = (args: string[], input?: string, extraEnv: NodeJS.ProcessEnv = {}) => spawnSession(args, { env: { ...env, ...extraEnv }, ...(input === undefined ? {} : { input }) });
 
 describe('API and registry faults: a clear message, the right exit code, no orphan', () => {
   it('a server certificate the kubeconfig does not trust: one clear error, no retries, no pod', async () => {
@@ -45,7 +33,7 @@ describe('API and registry faults: a clear message, the right exit code, no orph
     const run = spawnCli([...base(), '-n', ns, '--no-preflight', '--annotations', 'kubelet.test/pull-delay=4s', '--pkgs', 'coreutils', '--', 'echo', 'survived'], '');
     await waitFor(async () => (await listPods(ns)).length > 0, 20_000, 'the pod');
     await restartApiserver(1500);
-    expect(await run.exited, run.err()).toBe(0);
+    expect((await run.exited).code, run.err()).toBe(0);
     expect(run.out()).toBe('survived\n');
     await expectNoPodsLeft(ns);
   });
@@ -55,7 +43,7 @@ describe('API and registry faults: a clear message, the right exit code, no orph
     const run = spawnCli([...base(), '-v', '-n', ns, '--no-preflight', '--', 'sh', '-c', 'echo before; sleep 6; echo after; exit 5'], '');
     await waitFor(async () => /before/.test(run.out()), 20_000, 'first output');
     await restartApiserver(500, { crash: true });
-    expect(await run.exited, run.err()).toBe(5);
+    expect((await run.exited).code, run.err()).toBe(5);
     expect(run.out(), run.err()).toBe('before\nafter\n');
     expect(run.err()).toMatch(/dropped/);
     await expectNoPodsLeft(ns);
@@ -75,7 +63,7 @@ describe('API and registry faults: a clear message, the right exit code, no orph
     } finally {
       process.kill(pid, 'SIGCONT');
     }
-    expect(await run.exited, run.err()).toBe(6);
+    expect((await run.exited).code, run.err()).toBe(6);
     expect(run.out(), run.err()).toBe('before\nafter\n');
     expect(run.err()).toMatch(/attach ended: code 1006, status none, [1-9]\d* heartbeat pongs/);
     await expectNoPodsLeft(ns);
@@ -88,7 +76,7 @@ describe('API and registry faults: a clear message, the right exit code, no orph
     await new Promise((r) => setTimeout(r, 300));
     const restarting = restartApiserver(3000, { crash: true }); // kills it now, starts it again in 3 s
     run.child.kill('SIGTERM');
-    expect(await run.exited, run.err()).toBe(143);
+    expect((await run.exited).code, run.err()).toBe(143);
     await restarting;
     expect(run.err()).toMatch(/cannot reach the API server to delete pod .*; retrying/);
     expect(run.err()).toMatch(/pod nixrun-sleep-\w+ deleted/);

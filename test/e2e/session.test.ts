@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { CLI, ROOT, ensureBuilt, runCli } from '../support/cli.js';
+import { CLI, ROOT, runCli, spawnCli as spawnSession } from '../support/cli.js';
 import { auditEvents, core, createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, testenv, waitFor } from '../support/cluster.js';
 import { startFakeNixery, type FakeNixery } from '../support/fake-nixery.js';
 import { Tmux } from '../support/tmux.js';
@@ -10,16 +9,8 @@ import { Tmux } from '../support/tmux.js';
 const base = () => ['--kubeconfig', kubeconfigPath(), '--no-sweep'];
 const env = { NIXRUN_REGISTRY: '', XDG_STATE_HOME: '/tmp/nixrun-e2e-state' };
 
-function spawnCli(args: string[]) {
-  ensureBuilt();
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-  return { child, exited, out: () => stdout, err: () => stderr };
-}
+// Stdin stays open: these sessions are attached until a signal arrives.
+const spawnCli = (args: string[]) => spawnSession(args, { env });
 
 async function runningPod(ns: string) {
   return waitFor(
