@@ -1,104 +1,47 @@
 #!/usr/bin/env node
-// A real local Kubernetes for tests and the demo, with no container engine: etcd and
-// kube-apiserver (+ kube-scheduler) built from the official Go modules, a test-owned
-// fake-kubelet that runs each pod's command as a local process and serves pods/attach through
-// the kubelet's streaming library, and kwok managing a second, arm64-labelled node.
+// A real local Kubernetes for tests and the demo: etcd, kube-apiserver, kube-controller-manager
+// and kube-scheduler on the host's loopback and node link; one real node (kubelet + containerd +
+// runc + a CNI bridge, kube-proxy and CoreDNS) in its own network namespace; a local registry
+// that plays Nixery; and kwok managing a second, arm64-labelled node that never runs anything.
+// Needs root (network namespaces, mounts, cgroups). See docs/testenv.md.
 //
 //   node scripts/testenv.mjs build                 build the binaries into the cache (once)
 //   node scripts/testenv.mjs up [--dir DIR]        start a cluster; prints KUBECONFIG=…
-//   node scripts/testenv.mjs down [--dir DIR]      stop it and remove its files
-//   node scripts/testenv.mjs restart-apiserver [--down-ms N]
-//
-// Everything listens on 127.0.0.1 with free ports. See docs/testenv.md.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+//   node scripts/testenv.mjs env [--dir DIR]       shell exports for the running cluster
+//   node scripts/testenv.mjs down [--dir DIR]      stop it and remove everything it made
+//   node scripts/testenv.mjs restart-apiserver [--down-ms N] [--crash]
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { binDir, build, CACHE_ROOT, PAUSE_IMAGE, ROOT, VERSIONS } from './testenv/build.mjs';
+import {
+  cniConfig,
+  containerdConfig,
+  COREDNS_RBAC,
+  corefile,
+  createCgroupRoot,
+  createNetwork,
+  deleteNetwork,
+  inNode,
+  kubeletConfig,
+  kubeProxyConfig,
+  planNetwork,
+  removeCgroupRoot,
+  sandboxNetnsPaths,
+  SERVICE_CIDR,
+  shimPids,
+  unmountAll,
+} from './testenv/node.mjs';
+import { kubeconfig, makePki } from './testenv/pki.mjs';
+import { alive, log, run, startProcess, stopProcess, tail, waitFor } from './testenv/proc.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const TESTENV = join(ROOT, 'testenv');
-export const VERSIONS = { kubernetes: 'v1.34.4', etcd: 'v3.6.16', kwok: 'v0.8.0', krew: 'v0.4.3' };
-const CACHE_ROOT = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kubectl-nixrun', 'testenv');
+export { binDir, build, VERSIONS };
 const CURRENT = join(CACHE_ROOT, 'current-run');
-const log = (...a) => process.stderr.write(`[testenv] ${a.join(' ')}\n`);
-
-function goVersion() {
-  return execFileSync('go', ['env', 'GOVERSION'], { encoding: 'utf8' }).trim();
-}
-
-/** The cache key changes when a pin, the Go version or the fake kubelet's source changes. */
-function cacheDir() {
-  const h = createHash('sha256');
-  for (const dir of ['kube', 'etcd', 'kwok', 'krew']) {
-    for (const f of ['go.mod', 'go.sum']) {
-      const p = join(TESTENV, dir, f);
-      if (existsSync(p)) h.update(readFileSync(p));
-    }
-  }
-  const fk = join(TESTENV, 'kube', 'fakekubelet');
-  for (const f of readdirSync(fk).sort()) h.update(f).update(readFileSync(join(fk, f)));
-  h.update(goVersion()).update(process.arch);
-  return join(CACHE_ROOT, `k8s-${VERSIONS.kubernetes}-etcd-${VERSIONS.etcd}-kwok-${VERSIONS.kwok}-${h.digest('hex').slice(0, 12)}`);
-}
-
-// kubectl and krew are not part of the cluster: the plugin tests use them (completion through
-// kubectl, `kubectl plugin list`, krew's manifest validator, `krew install --archive`).
-const BINARIES = ['kube-apiserver', 'kube-scheduler', 'fake-kubelet', 'etcd', 'kwok', 'kubectl', 'krew', 'validate-krew-manifest'];
-
-export function binDir() {
-  return cacheDir();
-}
-
-/** Build whatever is missing from the cache (CGO off, trimmed, stripped, version-stamped). */
-export function build() {
-  const out = cacheDir();
-  const missing = BINARIES.filter((b) => !existsSync(join(out, b)));
-  if (missing.length === 0) return out;
-  mkdirSync(out, { recursive: true });
-  const env = { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local', GOFLAGS: '-trimpath' };
-  const go = (cwd, args) => {
-    const t0 = Date.now();
-    log(`go ${args.join(' ')} (in testenv/${cwd.split('/').pop()})`);
-    execFileSync('go', args, { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
-    log(`  done in ${((Date.now() - t0) / 1000).toFixed(0)}s`);
-  };
-  const stamp = (v) => {
-    const [maj, min] = v.slice(1).split('.');
-    const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    return ['k8s.io/component-base/version', 'k8s.io/client-go/pkg/version']
-      .flatMap((p) => [`-X ${p}.gitVersion=${v}`, `-X ${p}.gitMajor=${maj}`, `-X ${p}.gitMinor=${min}`, `-X ${p}.gitTreeState=clean`, `-X ${p}.buildDate=${date}`])
-      .join(' ');
-  };
-  if (missing.some((b) => ['kube-apiserver', 'kube-scheduler', 'fake-kubelet'].includes(b))) {
-    go(join(TESTENV, 'kube'), [
-      'build',
-      '-tags=selinux,notest',
-      `-ldflags=-s -w ${stamp(VERSIONS.kubernetes)}`,
-      '-o',
-      `${out}/`,
-      'k8s.io/kubernetes/cmd/kube-apiserver',
-      'k8s.io/kubernetes/cmd/kube-scheduler',
-    ]);
-    go(join(TESTENV, 'kube'), ['build', '-ldflags=-s -w', '-o', join(out, 'fake-kubelet'), './fakekubelet']);
-  }
-  if (missing.includes('kubectl')) {
-    go(join(TESTENV, 'kube'), ['build', `-ldflags=-s -w ${stamp(VERSIONS.kubernetes)}`, '-o', join(out, 'kubectl'), 'k8s.io/kubernetes/cmd/kubectl']);
-  }
-  if (missing.includes('krew') || missing.includes('validate-krew-manifest')) {
-    go(join(TESTENV, 'krew'), ['build', `-ldflags=-s -w -X sigs.k8s.io/krew/internal/version.gitTag=${VERSIONS.krew}`, '-o', `${out}/`, 'sigs.k8s.io/krew/cmd/krew', 'sigs.k8s.io/krew/cmd/validate-krew-manifest']);
-  }
-  if (missing.includes('etcd')) go(join(TESTENV, 'etcd'), ['build', '-ldflags=-s -w', '-o', join(out, 'etcd'), '.']);
-  if (missing.includes('kwok')) go(join(TESTENV, 'kwok'), ['build', '-ldflags=-s -w', '-o', join(out, 'kwok'), 'sigs.k8s.io/kwok/cmd/kwok']);
-  writeFileSync(join(out, 'versions.json'), `${JSON.stringify({ ...VERSIONS, go: goVersion(), builtAt: new Date().toISOString() }, null, 2)}\n`);
-  // Builds for older pins are dead weight (about 300 MB each).
-  for (const d of readdirSync(CACHE_ROOT)) {
-    if (d.startsWith('k8s-') && join(CACHE_ROOT, d) !== out) rmSync(join(CACHE_ROOT, d), { recursive: true, force: true });
-  }
-  return out;
-}
+const NIXERY = join(ROOT, 'testenv', 'nixery', 'serve.mjs');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -111,56 +54,21 @@ function freePort() {
   });
 }
 
-function startProcess(state, name, bin, args) {
-  const logFile = join(state.dir, `${name}.log`);
-  const fd = openSync(logFile, 'a');
-  const child = spawn(bin, args, { detached: true, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  child.unref();
-  state.procs[name] = { pid: child.pid, bin, args, log: logFile };
-  return child;
-}
+const save = (state) => writeFileSync(join(state.dir, 'state.json'), JSON.stringify(state, null, 2));
 
-async function waitFor(what, fn, timeoutMs, state) {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr;
-  while (Date.now() < deadline) {
-    try {
-      if (await fn()) return;
-    } catch (err) {
-      lastErr = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const tails = state
-    ? Object.entries(state.procs)
-        .map(([n, p]) => `--- ${n}.log (tail)\n${tail(p.log)}`)
-        .join('\n')
-    : '';
-  throw new Error(`testenv: ${what} not ready after ${timeoutMs / 1000}s${lastErr ? ` (${lastErr.message})` : ''}\n${tails}`);
-}
-
-function tail(file, n = 15) {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-/** HTTPS GET against the apiserver with the admin token (self-signed serving cert). */
+/** HTTPS request to the API server as the admin (the CA verifies its certificate). */
 async function api(state, path, opts = {}) {
   const { request } = await import('node:https');
   return new Promise((resolve, reject) => {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const req = request(
       {
-        host: '127.0.0.1',
+        host: state.net.hostIP,
         port: state.ports.apiserver,
         path,
         method: opts.method ?? 'GET',
-        rejectUnauthorized: false,
-        headers: { Authorization: `Bearer ${state.token}`, 'Content-Type': opts.contentType ?? 'application/json', ...(body ? { 'Content-Length': Buffer.byteLength(body) } : {}) },
+        ca: readFileSync(state.pki.caCert),
+        headers: { Authorization: `Bearer ${state.token}`, 'Content-Type': 'application/json', ...(body ? { 'Content-Length': Buffer.byteLength(body) } : {}) },
         timeout: 5000,
       },
       (res) => {
@@ -176,120 +84,118 @@ async function api(state, path, opts = {}) {
   });
 }
 
+async function create(state, path, body) {
+  const r = await api(state, path, { method: 'POST', body });
+  if (r.status !== 201 && r.status !== 409) throw new Error(`POST ${path}: ${r.status} ${r.body}`);
+}
+
 function apiserverArgs(state) {
-  const d = state.dir;
+  const { pki, dir } = state;
   return [
     `--etcd-servers=http://127.0.0.1:${state.ports.etcd}`,
-    '--etcd-prefix=/registry',
-    '--bind-address=127.0.0.1',
+    // The node reaches the API server over its link; the host's own clients too, so there is
+    // one address in every kubeconfig and certificate.
+    `--bind-address=${state.net.hostIP}`,
     `--secure-port=${state.ports.apiserver}`,
-    '--advertise-address=127.0.0.1',
-    '--endpoint-reconciler-type=none',
-    `--tls-cert-file=${state.pki.servingCert}`,
-    `--tls-private-key-file=${state.pki.servingKey}`,
-    `--client-ca-file=${state.pki.caCert}`,
-    `--token-auth-file=${join(d, 'tokens.csv')}`,
+    `--advertise-address=${state.net.hostIP}`,
+    `--tls-cert-file=${pki.apiserver.cert}`,
+    `--tls-private-key-file=${pki.apiserver.key}`,
+    `--client-ca-file=${pki.caCert}`,
+    `--token-auth-file=${join(dir, 'tokens.csv')}`,
     '--authorization-mode=Node,RBAC',
+    '--enable-admission-plugins=NodeRestriction',
+    `--kubelet-client-certificate=${pki.apiserverKubeletClient.cert}`,
+    `--kubelet-client-key=${pki.apiserverKubeletClient.key}`,
+    `--kubelet-certificate-authority=${pki.caCert}`,
+    '--kubelet-preferred-address-types=InternalIP',
     '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    `--service-account-key-file=${join(d, 'sa.pub')}`,
-    `--service-account-signing-key-file=${join(d, 'sa.key')}`,
-    '--service-cluster-ip-range=10.96.0.0/16',
+    `--service-account-key-file=${join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
     '--allow-privileged=true',
-    '--kubelet-preferred-address-types=InternalIP,Hostname',
     '--enable-priority-and-fairness=false',
-    `--audit-policy-file=${join(d, 'audit-policy.yaml')}`,
-    `--audit-log-path=${join(d, 'audit.log')}`,
+    `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`,
+    `--audit-log-path=${join(dir, 'audit.log')}`,
     '--audit-log-format=json',
     '--audit-log-mode=blocking',
   ];
 }
 
-/**
- * A CA, the API server's serving certificate (for 127.0.0.1 and localhost) and an admin client
- * certificate (O=system:masters), with the openssl command line. EC keys: quick to make.
- */
-function makePki(dir) {
-  mkdirSync(dir, { recursive: true });
-  const f = (n) => join(dir, n);
-  const ossl = (args) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  ossl(['req', '-x509', ...key, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '3', '-subj', '/CN=nixrun-test-ca']);
-  const sign = (name, subj, ext) => {
-    ossl(['req', ...key, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', subj]);
-    writeFileSync(f(`${name}.ext`), ext);
-    const serial = `0x${randomBytes(8).toString('hex')}`;
-    ossl(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-set_serial', serial, '-out', f(`${name}.crt`), '-days', '3', '-extfile', f(`${name}.ext`)]);
-  };
-  sign('apiserver', '/CN=kube-apiserver', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n');
-  sign('admin', '/O=system:masters/CN=admin', 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n');
-  return { caCert: f('ca.crt'), servingCert: f('apiserver.crt'), servingKey: f('apiserver.key'), adminCert: f('admin.crt'), adminKey: f('admin.key') };
-}
-
 /** Start a cluster; resolves with its state (dir, kubeconfig, ports, pids). */
 export async function up(opts = {}) {
   const t0 = Date.now();
+  if (process.getuid?.() !== 0) throw new Error('testenv: the local node needs root (network namespaces, mounts, cgroups)');
   const bins = build();
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'kubectl-nixrun-testenv-'));
-  mkdirSync(dir, { recursive: true });
+  const id = randomBytes(2).toString('hex');
+  const net = planNetwork(id);
+  const nodeName = 'nixrun-node-0';
   const state = {
     dir,
     bins,
+    id,
+    net,
+    nodeName,
     token: randomBytes(24).toString('hex'),
     // A second identity, so tests can count the API requests one CLI run made in the audit log.
     testerToken: randomBytes(24).toString('hex'),
     // A user with no permissions at all, for RBAC tests (grant it what a test needs).
     limitedToken: randomBytes(24).toString('hex'),
-    ports: { etcd: await freePort(), etcdPeer: await freePort(), apiserver: await freePort(), scheduler: await freePort(), kubelet: await freePort(), kwok: await freePort() },
+    ports: { etcd: await freePort(), etcdPeer: await freePort(), apiserver: 6443, scheduler: await freePort(), controllerManager: await freePort(), kwok: await freePort() },
     procs: {},
     kubeconfig: join(dir, 'kubeconfig'),
     auditLog: join(dir, 'audit.log'),
     restrictedNamespace: 'nixrun-restricted',
-    nodes: { fake: 'nixrun-node-0', kwok: 'kwok-arm64-0' },
+    nodes: { real: nodeName, kwok: 'kwok-arm64-0' },
+    pauseImage: PAUSE_IMAGE,
+    node: {
+      dir: join(dir, 'node'),
+      runDir: `/run/${net.netns}`,
+      containerdRoot: join(dir, 'node', 'containerd'),
+      containerdSocket: `/run/${net.netns}/containerd.sock`,
+      kubeletRoot: join(dir, 'node', 'kubelet'),
+    },
+    kubeconfigs: {},
   };
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }));
-  writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
-  writeFileSync(join(dir, 'tokens.csv'), `${state.token},admin,admin-uid,"system:masters"\n${state.testerToken},tester,tester-uid,"system:masters"\n${state.limitedToken},limited,limited-uid\n`);
-  // Metadata of every request, so tests can prove that bad input made no API call.
-  writeFileSync(join(dir, 'audit-policy.yaml'), 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n- level: Metadata\n');
-  state.testerKubeconfig = join(dir, 'kubeconfig-tester');
-  state.tokenKubeconfig = join(dir, 'kubeconfig-token');
-  // Like a kind or kubeadm cluster: the serving certificate is verified against the cluster's CA
-  // (no insecure-skip-tls-verify), and the admin authenticates with a client certificate.
-  const pki = makePki(join(dir, 'pki'));
-  state.pki = pki;
-  const b64 = (f) => readFileSync(f).toString('base64');
-  const kubeconfigFor = (user) =>
-    [
-      'apiVersion: v1',
-      'kind: Config',
-      'clusters:',
-      '- name: nixrun-test',
-      '  cluster:',
-      `    server: https://127.0.0.1:${state.ports.apiserver}`,
-      `    certificate-authority-data: ${b64(pki.caCert)}`,
-      'users:',
-      '- name: admin',
-      '  user:',
-      ...user.map((l) => `    ${l}`),
-      'contexts:',
-      '- name: nixrun-test',
-      '  context: {cluster: nixrun-test, user: admin, namespace: default}',
-      'current-context: nixrun-test',
-      '',
-    ].join('\n');
-  writeFileSync(state.kubeconfig, kubeconfigFor([`client-certificate-data: ${b64(pki.adminCert)}`, `client-key-data: ${b64(pki.adminKey)}`]));
-  writeFileSync(state.tokenKubeconfig, kubeconfigFor([`token: ${state.token}`]));
-  writeFileSync(state.testerKubeconfig, kubeconfigFor([`token: ${state.testerToken}`]));
-  state.limitedKubeconfig = join(dir, 'kubeconfig-limited');
-  writeFileSync(state.limitedKubeconfig, kubeconfigFor([`token: ${state.limitedToken}`]));
-  const shim = join(dir, 'shim');
-  mkdirSync(shim);
-  // The plugin runs commands as `tini -g -- CMD…`; no tini here, so drop its options and exec.
-  writeFileSync(join(shim, 'tini'), '#!/bin/sh\nwhile [ $# -gt 0 ]; do case "$1" in --) shift; break;; -*) shift;; *) break;; esac; done\nexec "$@"\n', { mode: 0o755 });
-  writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));
-
+  for (const d of [dir, join(dir, 'logs'), state.node.dir, join(state.node.dir, 'cni'), join(state.node.dir, 'certs.d'), join(state.node.dir, 'pod-logs'), state.node.runDir]) mkdirSync(d, { recursive: true });
+  save(state);
   try {
+    createNetwork(net);
+    createCgroupRoot(net);
+    state.networkCreated = true;
+    save(state);
+
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }));
+    writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    writeFileSync(join(dir, 'tokens.csv'), `${state.token},admin,admin-uid,"system:masters"\n${state.testerToken},tester,tester-uid,"system:masters"\n${state.limitedToken},limited,limited-uid\n`);
+    // Metadata of every request, so tests can prove that bad input made no API call.
+    writeFileSync(join(dir, 'audit-policy.yaml'), 'apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: ["RequestReceived"]\nrules:\n- level: Metadata\n');
+    const pki = makePki(join(dir, 'pki'), { apiserverIPs: [net.hostIP, '10.96.0.1'], nodeName, nodeIP: net.nodeIP });
+    state.pki = pki;
+    const server = `https://${net.hostIP}:${state.ports.apiserver}`;
+    const certUser = (c) => [`client-certificate: ${c.cert}`, `client-key: ${c.key}`];
+    const b64 = (f) => readFileSync(f).toString('base64');
+    const write = (name, user) => {
+      const file = join(dir, name);
+      writeFileSync(file, kubeconfig({ server, caCert: pki.caCert, user }));
+      return file;
+    };
+    // Like a kind or kubeadm cluster: the admin authenticates with a client certificate.
+    write('kubeconfig', [`client-certificate-data: ${b64(pki.admin.cert)}`, `client-key-data: ${b64(pki.admin.key)}`]);
+    state.tokenKubeconfig = write('kubeconfig-token', [`token: ${state.token}`]);
+    state.testerKubeconfig = write('kubeconfig-tester', [`token: ${state.testerToken}`]);
+    state.limitedKubeconfig = write('kubeconfig-limited', [`token: ${state.limitedToken}`]);
+    state.kubeconfigs = {
+      controllerManager: write('kubeconfig-controller-manager', certUser(pki.controllerManager)),
+      scheduler: write('kubeconfig-scheduler', certUser(pki.scheduler)),
+      kubelet: write('kubeconfig-kubelet', certUser(pki.node)),
+      kubeProxy: write('kubeconfig-kube-proxy', certUser(pki.kubeProxy)),
+      coredns: write('kubeconfig-coredns', certUser(pki.coredns)),
+    };
+    save(state);
+
+    // --- control plane, on the host ---
     const etcdData = existsSync('/dev/shm') ? mkdtempSync('/dev/shm/nixrun-etcd-') : join(dir, 'etcd');
     state.etcdData = etcdData;
     startProcess(state, 'etcd', join(bins, 'etcd'), [
@@ -300,56 +206,82 @@ export async function up(opts = {}) {
       `--listen-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`,
       `--initial-advertise-peer-urls=http://127.0.0.1:${state.ports.etcdPeer}`,
       `--initial-cluster=node0=http://127.0.0.1:${state.ports.etcdPeer}`,
+      '--listen-metrics-urls=',
       '--auto-compaction-retention=1',
       '--unsafe-no-fsync',
       '--log-level=warn',
     ]);
-    writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));
+    save(state);
     await waitFor('etcd', async () => (await fetch(`http://127.0.0.1:${state.ports.etcd}/health`)).ok, 30_000, state);
-
     startProcess(state, 'kube-apiserver', join(bins, 'kube-apiserver'), apiserverArgs(state));
-    writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));
-    await waitFor('kube-apiserver', async () => (await api(state, '/readyz')).status === 200, 60_000, state);
+    save(state);
 
-    startProcess(state, 'kube-scheduler', join(bins, 'kube-scheduler'), [
-      `--kubeconfig=${state.kubeconfig}`,
-      `--authentication-kubeconfig=${state.kubeconfig}`,
-      `--authorization-kubeconfig=${state.kubeconfig}`,
-      '--leader-elect=false',
-      '--bind-address=127.0.0.1',
-      `--secure-port=${state.ports.scheduler}`,
-      '-v=1',
+    // The registry and containerd do not need the API server: start them while it comes up.
+    await startRegistry(state);
+    writeFileSync(join(state.node.dir, 'containerd.toml'), containerdConfig(state));
+    writeFileSync(join(state.node.dir, 'cni', '10-nixrun.conflist'), cniConfig(state));
+    writeFileSync(join(state.node.dir, 'resolv.conf'), `nameserver ${net.nodeIP}\n`);
+    startProcess(state, 'containerd', '/usr/bin/containerd', ['--config', join(state.node.dir, 'containerd.toml')], { wrap: inNode(net) });
+    save(state);
+
+    await waitFor('kube-apiserver', async () => (await api(state, '/readyz')).status === 200, 60_000, state);
+    const common = (kc, port) => [`--kubeconfig=${kc}`, `--authentication-kubeconfig=${kc}`, `--authorization-kubeconfig=${kc}`, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${port}`];
+    startProcess(state, 'kube-controller-manager', join(bins, 'kube-controller-manager'), [
+      ...common(state.kubeconfigs.controllerManager, state.ports.controllerManager),
+      '--use-service-account-credentials=true',
+      `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+      `--root-ca-file=${pki.caCert}`,
+      `--cluster-signing-cert-file=${pki.caCert}`,
+      `--cluster-signing-key-file=${pki.caKey}`,
+      `--service-cluster-ip-range=${SERVICE_CIDR}`,
+      // Controllers that act on nodes or need a cloud: not for a one-node test cluster.
+      '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route',
     ]);
-    startProcess(state, 'fake-kubelet', join(bins, 'fake-kubelet'), [
-      `--kubeconfig=${state.kubeconfig}`,
-      `--node-name=${state.nodes.fake}`,
-      `--port=${state.ports.kubelet}`,
-      `--shim-dir=${shim}`,
-      `--work-dir=${dir}`,
-    ]);
+    startProcess(state, 'kube-scheduler', join(bins, 'kube-scheduler'), [...common(state.kubeconfigs.scheduler, state.ports.scheduler), '-v=1']);
+    for (const { path, body } of COREDNS_RBAC) await create(state, path, body);
+    save(state);
+
+    // --- the node ---
+    const ctr = ['--address', state.node.containerdSocket, '-n', 'k8s.io'];
+    await waitFor('containerd', () => run('ctr', [...ctr, 'version'], { allowFail: true }).status === 0, 30_000, state);
+    run('ctr', [...ctr, 'images', 'import', '--all-platforms', join(bins, 'pause.oci.tar')]);
+    writeFileSync(join(state.node.dir, 'kubelet.yaml'), kubeletConfig(state));
+    startProcess(
+      state,
+      'kubelet',
+      join(bins, 'kubelet'),
+      [`--config=${join(state.node.dir, 'kubelet.yaml')}`, `--kubeconfig=${state.kubeconfigs.kubelet}`, `--root-dir=${state.node.kubeletRoot}`, `--hostname-override=${nodeName}`, `--node-ip=${net.nodeIP}`, '--v=1'],
+      { wrap: inNode(net) },
+    );
+    writeFileSync(join(state.node.dir, 'kube-proxy.yaml'), kubeProxyConfig(state));
+    startProcess(state, 'kube-proxy', join(bins, 'kube-proxy'), [`--config=${join(state.node.dir, 'kube-proxy.yaml')}`], { wrap: inNode(net) });
+    writeFileSync(join(state.node.dir, 'Corefile'), corefile(state));
+    startProcess(state, 'coredns', join(bins, 'coredns'), ['-conf', join(state.node.dir, 'Corefile')], { wrap: inNode(net) });
     await startKwok(state);
-    writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));
+    save(state);
 
     await waitFor(
-      `node ${state.nodes.fake}`,
+      `node ${nodeName} Ready`,
       async () => {
-        const r = await api(state, `/api/v1/nodes/${state.nodes.fake}`);
+        const r = await api(state, `/api/v1/nodes/${nodeName}`);
         if (r.status !== 200) return false;
         const n = JSON.parse(r.body);
         return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !(n.spec?.taints?.length > 0);
       },
-      30_000,
+      60_000,
       state,
     );
-    const ns = await api(state, '/api/v1/namespaces', {
-      method: 'POST',
-      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: state.restrictedNamespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } },
+    state.nodeReadyMs = Date.now() - t0;
+    await create(state, '/api/v1/namespaces', {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: state.restrictedNamespace, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
     });
-    if (ns.status !== 201 && ns.status !== 409) throw new Error(`create namespace: ${ns.status} ${ns.body}`);
-    // The scheduler must be serving before tests create pods.
-    await waitFor('kube-scheduler', async () => (await api(state, '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 30_000, state);
+    // kube-controller-manager makes each namespace's default ServiceAccount; pods wait for it.
+    await waitFor('the default ServiceAccount', async () => (await api(state, '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 60_000, state);
+    await waitFor('cluster DNS', () => runInNode(net, 'curl', ['-fsS', '--max-time', '1', 'http://127.0.0.1:8181/ready']).status === 0, 30_000, state);
     state.readyMs = Date.now() - t0;
-    writeFileSync(join(dir, 'state.json'), JSON.stringify(state, null, 2));
+    save(state);
     mkdirSync(CACHE_ROOT, { recursive: true });
     writeFileSync(CURRENT, dir);
     return state;
@@ -359,13 +291,47 @@ export async function up(opts = {}) {
   }
 }
 
+/** Run a command inside the node's network namespace (for checks such as CoreDNS's /ready). */
+export function runInNode(net, cmd, args) {
+  const [nsenter, ...opts] = inNode(net);
+  return run(nsenter, [...opts, cmd, ...args], { allowFail: true });
+}
+
+/**
+ * The local Nixery on the host (loopback, where the plugin's pre-flight reaches it over plain
+ * HTTP, and the node link), and a forwarder on the node's loopback to it: containerd pulls
+ * `127.0.0.1:PORT/…` exactly as the plugin names it, over plain HTTP as it does for loopback
+ * registries, with no mirror configuration (a mirror would add `?ns=`, which Nixery's routes
+ * reject).
+ */
+async function startRegistry(state) {
+  if (!existsSync(NIXERY)) {
+    log('testenv/nixery/serve.mjs is missing: no local registry');
+    return;
+  }
+  startProcess(state, 'nixery', process.execPath, [NIXERY, '--listen', '127.0.0.1:0', '--listen', `${state.net.hostIP}:0`]);
+  const ready = await waitFor(
+    'the local Nixery',
+    () => {
+      const line = readFileSync(state.procs.nixery.log, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('{') && l.includes('"port"'));
+      return line ? JSON.parse(line) : undefined;
+    },
+    60_000,
+    state,
+  );
+  state.registry = { host: `127.0.0.1:${ready.port}`, port: ready.port };
+  startProcess(state, 'registry-forward', 'socat', [`TCP-LISTEN:${ready.port},bind=127.0.0.1,reuseaddr,fork`, `TCP:${state.net.hostIP}:${ready.port}`], { wrap: inNode(state.net) });
+}
+
 async function startKwok(state) {
   const modcache = execFileSync('go', ['env', 'GOMODCACHE'], { encoding: 'utf8' }).trim();
   const kwokMod = join(modcache, 'sigs.k8s.io', `kwok@${VERSIONS.kwok}`, 'kustomize');
   if (!existsSync(kwokMod)) {
-    execFileSync('go', ['mod', 'download', `sigs.k8s.io/kwok@${VERSIONS.kwok}`], { cwd: join(TESTENV, 'kwok'), stdio: 'ignore' });
+    execFileSync('go', ['mod', 'download', `sigs.k8s.io/kwok@${VERSIONS.kwok}`], { cwd: join(ROOT, 'testenv', 'kwok'), stdio: 'ignore' });
   }
-  const node = {
+  await create(state, '/api/v1/nodes', {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: {
@@ -373,11 +339,10 @@ async function startKwok(state) {
       annotations: { 'kwok.x-k8s.io/node': 'fake' },
       labels: { type: 'kwok', 'kubernetes.io/arch': 'arm64', 'kubernetes.io/os': 'linux', 'kubernetes.io/hostname': state.nodes.kwok },
     },
-    // Only pods that ask for it land here: the fake kubelet's node is the one that runs commands.
+    // There is no arm64 machine here: only pods that ask for it land on this node, and it runs
+    // nothing. Tests use it for architecture detection only.
     spec: { taints: [{ key: 'nixrun.test/kwok', value: 'true', effect: 'NoSchedule' }] },
-  };
-  const r = await api(state, '/api/v1/nodes', { method: 'POST', body: node });
-  if (r.status !== 201 && r.status !== 409) throw new Error(`create kwok node: ${r.status} ${r.body}`);
+  });
   startProcess(state, 'kwok', join(state.bins, 'kwok'), [
     `--kubeconfig=${state.kubeconfig}`,
     `--config=${join(kwokMod, 'stage', 'node', 'fast')}`,
@@ -389,42 +354,32 @@ async function startKwok(state) {
   ]);
 }
 
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // A child of this process that exited stays a zombie until the event loop reaps it, and
-  // down() waits synchronously: count a zombie as gone, or every stop waits its full 5 s.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc (macOS): trust kill(0)
-  }
+/** Every process of the node's containers: they live in its cgroup tree. */
+function containerPids(state) {
+  const pids = new Set();
+  const walk = (d) => {
+    try {
+      for (const p of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) pids.add(Number(p));
+      for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
+    } catch {
+      // Gone meanwhile.
+    }
+  };
+  for (const h of ['pids', 'memory', 'freezer', 'cpu', 'unified', '']) walk(join('/sys/fs/cgroup', h, state.net.netns));
+  return [...pids];
 }
 
-function stopProcess(p, signal = 'SIGTERM') {
-  if (!p?.pid || !alive(p.pid)) return;
-  try {
-    process.kill(-p.pid, signal);
-  } catch {
+/** The network namespace inode of each process, to find the sandboxes' /run/netns mounts. */
+function netnsInodes(pids) {
+  const inodes = new Set();
+  for (const p of pids) {
     try {
-      process.kill(p.pid, signal);
+      inodes.add(statSync(`/proc/${p}/ns/net`).ino);
     } catch {
-      // Already gone.
+      // Gone meanwhile.
     }
   }
-  const deadline = Date.now() + 5000;
-  while (alive(p.pid) && Date.now() < deadline) spawnSync('sleep', ['0.05']);
-  if (alive(p.pid)) {
-    try {
-      process.kill(-p.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }
+  return inodes;
 }
 
 export function down(stateArg) {
@@ -435,8 +390,52 @@ export function down(stateArg) {
   } catch {
     // No state file: use what we were given.
   }
-  for (const name of ['kwok', 'fake-kubelet', 'kube-scheduler', 'kube-apiserver', 'etcd']) stopProcess(state.procs?.[name]);
+  const procs = state.procs ?? {};
+  const node = state.node;
+  // 1. The kubelet first, so it does not restart what is stopped next.
+  stopProcess(procs.kubelet);
+  let sandboxNetns = [];
+  if (node && state.net) {
+    const pids = containerPids(state);
+    const inodes = netnsInodes(pids);
+    sandboxNetns = sandboxNetnsPaths(node);
+    try {
+      for (const f of readdirSync('/run/netns')) {
+        const p = join('/run/netns', f);
+        try {
+          if (inodes.has(statSync(p).ino)) sandboxNetns.push(p);
+        } catch {
+          // Not a namespace mount.
+        }
+      }
+    } catch {
+      // No /run/netns.
+    }
+    // 2. Every container process, then the shims that ran them, then containerd.
+    for (const pid of [...pids, ...shimPids(node)]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+  for (const name of ['containerd', 'kube-proxy', 'coredns', 'registry-forward', 'kwok', 'nixery', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd']) stopProcess(procs[name]);
+  if (node) for (const pid of shimPids(node)) stopProcess({ pid }, 'SIGKILL', 1000);
+  // 3. Mounts (overlay root filesystems, shm, volumes, the kubelet's own bind mount, the pods'
+  // network namespaces), the node's network namespace (veth, bridge, routes, iptables rules go
+  // with it), its cgroups, files the runtime keeps outside our directories.
+  if (node) {
+    unmountAll([state.dir, node.runDir, ...new Set(sandboxNetns)]);
+    for (const p of new Set(sandboxNetns)) rmSync(p, { force: true });
+  }
+  if (state.net && state.networkCreated) {
+    deleteNetwork(state.net);
+    for (let i = 0; i < 20 && removeCgroupRoot(state.net).length > 0; i++) execFileSync('sleep', ['0.1']);
+  }
+  removeOwnedFiles(state);
   if (state.etcdData?.startsWith('/dev/shm/')) rmSync(state.etcdData, { recursive: true, force: true });
+  if (node) rmSync(node.runDir, { recursive: true, force: true });
   if (!process.env.NIXRUN_TESTENV_KEEP) rmSync(state.dir, { recursive: true, force: true });
   try {
     if (readFileSync(CURRENT, 'utf8') === state.dir) rmSync(CURRENT);
@@ -446,17 +445,42 @@ export function down(stateArg) {
 }
 
 /**
+ * The kubelet links container logs into /var/log/containers and the CNI library caches results
+ * in /var/lib/cni, whatever the configuration says: remove what points into this cluster.
+ */
+function removeOwnedFiles(state) {
+  try {
+    for (const f of readdirSync('/var/log/containers')) {
+      const p = join('/var/log/containers', f);
+      try {
+        if (lstatSync(p).isSymbolicLink() && readlinkSync(p).startsWith(state.dir)) rmSync(p);
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  } catch {
+    // No such directory.
+  }
+  for (const d of ['/var/lib/cni/results', '/var/lib/cni/cache/results']) {
+    try {
+      for (const f of readdirSync(d)) if (f.startsWith(`nixrun-${state.id}-`)) rmSync(join(d, f), { force: true });
+    } catch {
+      // No such directory.
+    }
+  }
+}
+
+/**
  * Stop kube-apiserver (gracefully, or `crash: true` for SIGKILL, which drops every connection at
  * once), wait, start it again with the same flags and ports. Resolves once the cluster works
- * again: the API is ready and the node's informers have reconnected (their back-off can take
- * several seconds, as with a real kubelet).
+ * again: the API is ready and the node is Ready again.
  */
 export async function restartApiserver(state, downMs = 0, opts = {}) {
   const p = state.procs['kube-apiserver'];
   stopProcess(p, opts.crash ? 'SIGKILL' : 'SIGTERM');
   await new Promise((r) => setTimeout(r, downMs));
   startProcess(state, 'kube-apiserver', p.bin, p.args);
-  writeFileSync(join(state.dir, 'state.json'), JSON.stringify(state, null, 2));
+  save(state);
   await waitFor('kube-apiserver (restarted)', async () => (await api(state, '/readyz')).status === 200, 60_000, state);
   const probe = `probe-${randomBytes(3).toString('hex')}`;
   // Right after /readyz the admission chain may still answer "not yet ready to handle request".
@@ -466,7 +490,7 @@ export async function restartApiserver(state, downMs = 0, opts = {}) {
     30_000,
     state,
   );
-  await waitFor('the fake kubelet to reconnect', async () => (await api(state, `/api/v1/namespaces/${probe}/serviceaccounts/default`)).status === 200, 60_000, state);
+  await waitFor('the probe namespace’s ServiceAccount', async () => (await api(state, `/api/v1/namespaces/${probe}/serviceaccounts/default`)).status === 200, 60_000, state);
   await ensureScheduling(state, probe);
 }
 
@@ -478,7 +502,7 @@ export async function restartApiserver(state, downMs = 0, opts = {}) {
 async function ensureScheduling(state, namespace) {
   const probePod = async () => {
     const name = `probe-${randomBytes(3).toString('hex')}`;
-    const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { restartPolicy: 'Never', containers: [{ name: 'probe', image: 'probe', command: ['true'] }] } };
+    const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { restartPolicy: 'Never', containers: [{ name: 'probe', image: state.pauseImage, imagePullPolicy: 'Never' }] } };
     const r = await api(state, `/api/v1/namespaces/${namespace}/pods`, { method: 'POST', body });
     if (r.status !== 201) throw new Error(`probe pod: HTTP ${r.status} ${r.body}`);
     return name;
@@ -492,7 +516,7 @@ async function ensureScheduling(state, namespace) {
     const p = state.procs['kube-scheduler'];
     stopProcess(p);
     startProcess(state, 'kube-scheduler', p.bin, p.args);
-    writeFileSync(join(state.dir, 'state.json'), JSON.stringify(state, null, 2));
+    save(state);
     await waitFor('the restarted scheduler to bind the probe pod', () => bound(name), 60_000, state);
   }
   await api(state, `/api/v1/namespaces/${namespace}/pods/${name}?gracePeriodSeconds=0`, { method: 'DELETE' });
@@ -502,6 +526,12 @@ export function loadState(dir) {
   const d = dir ?? (existsSync(CURRENT) ? readFileSync(CURRENT, 'utf8') : undefined);
   if (!d || !existsSync(join(d, 'state.json'))) throw new Error('testenv: no running cluster found (run: npm run cluster:up)');
   return JSON.parse(readFileSync(join(d, 'state.json'), 'utf8'));
+}
+
+/** Shell exports for a running cluster: its kubeconfig, its registry, its kubectl first on PATH. */
+export function envExports(state) {
+  const q = (s) => `'${String(s).replaceAll("'", "'\\''")}'`;
+  return [`export KUBECONFIG=${q(state.kubeconfig)}`, `export NIXRUN_REGISTRY=${q(state.registry?.host ?? '')}`, `export PATH=${q(state.bins)}:"$PATH"`].join('\n');
 }
 
 async function cli() {
@@ -519,10 +549,13 @@ async function cli() {
     }
     case 'up': {
       const state = await up({ ...(flag('--dir') ? { dir: flag('--dir') } : {}) });
-      log(`cluster ready in ${(state.readyMs / 1000).toFixed(1)}s`);
+      log(`node Ready in ${(state.nodeReadyMs / 1000).toFixed(1)}s, cluster ready in ${(state.readyMs / 1000).toFixed(1)}s`);
       process.stdout.write(`KUBECONFIG=${state.kubeconfig}\n`);
       break;
     }
+    case 'env':
+      process.stdout.write(`${envExports(loadState(flag('--dir')))}\n`);
+      break;
     case 'down':
       down(loadState(flag('--dir')));
       break;
@@ -530,7 +563,7 @@ async function cli() {
       await restartApiserver(loadState(flag('--dir')), Number(flag('--down-ms') ?? 0), { crash: rest.includes('--crash') });
       break;
     default:
-      process.stderr.write('usage: node scripts/testenv.mjs build|up|down|restart-apiserver [--dir DIR] [--down-ms N]\n');
+      process.stderr.write('usage: node scripts/testenv.mjs build|up|env|down|restart-apiserver [--dir DIR] [--down-ms N] [--crash]\n');
       process.exit(2);
   }
 }
@@ -541,3 +574,5 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(1);
   });
 }
+
+export { alive, tail };

@@ -1,7 +1,7 @@
 import { Attach, KubeConfig } from '@kubernetes/client-node';
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { core, createTestNamespace, kubeconfigPath, listPods, restartApiserver, testenv, waitFor } from '../support/cluster.js';
+import { core, createTestNamespace, kubeconfigPath, listPods, registryFaults, restartApiserver, testenv, waitFor } from '../support/cluster.js';
 
 /** A stdout that client-node treats as a terminal: it has rows/columns and emits 'resize'. */
 class FakeTerminal extends Writable {
@@ -19,7 +19,7 @@ class FakeTerminal extends Writable {
   }
 }
 
-describe('the local cluster (real kube-apiserver + etcd, fake kubelet, kwok)', () => {
+describe('the local cluster (kube-apiserver, etcd, a kubelet + containerd node, kwok)', () => {
   it('a pod that prints, reads stdin and exits 3: attach with stdin+tty, echo, resize, exit code 3, deleted', async () => {
     const ns = await createTestNamespace('cluster');
     const api = core();
@@ -33,7 +33,7 @@ describe('the local cluster (real kube-apiserver + etcd, fake kubelet, kwok)', (
           containers: [
             {
               name: 'main',
-              image: 'nixery.dev/shell',
+              image: `${testenv().registry.host}/shell`,
               // Report the terminal size, then echo one line back and exit 3.
               command: ['bash', '-c', 'read -r line; echo "size=$(stty size)"; echo "got:$line"; exit 3'],
               stdin: true,
@@ -71,32 +71,37 @@ describe('the local cluster (real kube-apiserver + etcd, fake kubelet, kwok)', (
     await waitFor(async () => (await listPods(ns, '')).length === 0, 15_000, 'no pods');
   });
 
-  it('emits kubelet-like events for a slow pull', async () => {
+  it('the kubelet’s events for a pull that waits for the registry’s build', async () => {
     const ns = await createTestNamespace('events');
     const api = core();
-    await api.createNamespacedPod({
-      namespace: ns,
-      body: {
-        metadata: { name: 'slow', annotations: { 'kubelet.test/pull-delay': '1s' } },
-        spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'x', command: ['true'] }] },
-      },
-    });
-    const reasons = await waitFor(async () => {
-      const evs = await api.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=slow' });
-      const r = evs.items.map((e) => e.reason);
-      return r.includes('Started') ? r : undefined;
-    }, 20_000, 'Started event');
-    expect(reasons).toEqual(expect.arrayContaining(['Scheduled', 'Pulling', 'Pulled', 'Created', 'Started']));
+    const reset = await registryFaults({ delayMs: 1000, delayOnly: ['jq'] });
+    try {
+      await api.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name: 'slow' },
+          spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: `${testenv().registry.host}/jq`, command: ['jq', '--version'] }] },
+        },
+      });
+      const reasons = await waitFor(async () => {
+        const evs = await api.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=slow' });
+        const r = evs.items.map((e) => e.reason);
+        return r.includes('Started') ? r : undefined;
+      }, 30_000, 'Started event');
+      expect(reasons).toEqual(expect.arrayContaining(['Scheduled', 'Pulling', 'Pulled', 'Created', 'Started']));
+    } finally {
+      await reset();
+    }
   });
 
-  it('the arm64 kwok node is Ready and tainted; the fake node is the only untainted one', async () => {
+  it('the arm64 kwok node is Ready and tainted; the real node is the only untainted one', async () => {
     const nodes = (await core().listNode()).items;
     const kwok = nodes.find((n) => n.metadata?.name === testenv().nodes.kwok)!;
     expect(kwok.metadata?.labels?.['kubernetes.io/arch']).toBe('arm64');
     expect(kwok.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
     expect(kwok.spec?.taints?.map((t) => t.key)).toContain('nixrun.test/kwok');
     const untainted = nodes.filter((n) => !n.spec?.taints?.length).map((n) => n.metadata?.name);
-    expect(untainted).toEqual([testenv().nodes.fake]);
+    expect(untainted).toEqual([testenv().nodes.real]);
   });
 
   it('survives an apiserver restart', async () => {

@@ -9,7 +9,7 @@ import { hostTarget, release } from '../../scripts/release.mjs';
 // @ts-expect-error: plain .mjs scripts.
 import { binDir } from '../../scripts/testenv.mjs';
 import { ROOT, runCli } from '../support/cli.js';
-import { createTestNamespace, expectNoPodsLeft, kubeconfigPath } from '../support/cluster.js';
+import { createTestNamespace, expectNoPodsLeft, kubeconfigPath, testenv } from '../support/cluster.js';
 import { Tmux } from '../support/tmux.js';
 
 // kubectl, krew and krew's validator are built from their Go modules with the test cluster
@@ -172,7 +172,7 @@ describe('installed with krew: kubectl finds the plugin, the standalone binary w
     const ns = await createTestNamespace('standalone');
     const r = await runCli(['--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep', '--', 'sh', '-c', 'tr a-z A-Z; echo oops >&2; exit 3'], {
       exe: bin,
-      env,
+      env: { ...env, NIXRUN_REGISTRY: testenv().registry.host },
       input: 'hello from a pipe\n',
     });
     expect(r.stdout).toBe('HELLO FROM A PIPE\n');
@@ -183,7 +183,7 @@ describe('installed with krew: kubectl finds the plugin, the standalone binary w
 
   it('smoke on the local cluster: a TTY shell in a real terminal, `exit 4` → exit 4', async () => {
     const ns = await createTestNamespace('standalone-tty');
-    const t = new Tmux([bin, '--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep', '-p', 'curl', 'shell'], { env });
+    const t = new Tmux([bin, '--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep', '-p', 'curl', 'shell'], { env: { ...env, NIXRUN_REGISTRY: testenv().registry.host } });
     try {
       await t.waitForScreen(/[#$]\s*$/m);
       t.line('echo standalone-$((6*7)); tty');

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runCli, spawnCli as spawnSession } from '../support/cli.js';
-import { createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, restartApiserver, testenv, waitFor } from '../support/cluster.js';
-import { startFakeNixery, type FakeNixery } from '../support/fake-nixery.js';
+import { createTestNamespace, e2eEnv, expectNoPodsLeft, kubeconfigPath, listPods, registryFaults, restartApiserver, testenv, waitFor } from '../support/cluster.js';
 
-const env = { NIXRUN_REGISTRY: '', XDG_STATE_HOME: '/tmp/nixrun-e2e-state' };
+const env = e2eEnv();
 const base = () => ['--kubeconfig', kubeconfigPath(), '--no-sweep'];
 
 const spawnCli = (args: string[], input?: string, extraEnv: NodeJS.ProcessEnv = {}) => spawnSession(args, { env: { ...env, ...extraEnv }, ...(input === undefined ? {} : { input }) });
@@ -23,16 +22,21 @@ describe('API and registry faults: a clear message, the right exit code, no orph
     const t0 = Date.now();
     const r = await runCli(['--kubeconfig', kubeconfig, '--no-sweep', '-n', ns, '--no-preflight', '--', 'true'], { env });
     expect(r.code).toBe(125);
-    expect(r.stderr).toMatch(/^error: the API server at https:\/\/127\.0\.0\.1:\d+ presented a certificate this kubeconfig does not trust \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate\)\nhint: check the cluster's certificate-authority/m);
+    expect(r.stderr).toMatch(/^error: the API server at https:\/\/[\d.]+:\d+ presented a certificate this kubeconfig does not trust \(UNABLE_TO_VERIFY_LEAF_SIGNATURE: unable to verify the first certificate\)\nhint: check the cluster's certificate-authority/m);
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(await listPods(ns)).toEqual([]);
   });
 
   it('the API server restarts while the pod is Pending: the run carries on', async () => {
     const ns = await createTestNamespace('fault-pending');
-    const run = spawnCli([...base(), '-n', ns, '--no-preflight', '--annotations', 'kubelet.test/pull-delay=4s', '--pkgs', 'coreutils', '--', 'echo', 'survived'], '');
-    await waitFor(async () => (await listPods(ns)).length > 0, 20_000, 'the pod');
-    await restartApiserver(1500);
+    const reset = await registryFaults({ delayMs: 4000, delayOnly: ['jq'] });
+    const run = spawnCli([...base(), '-n', ns, '--no-preflight', '--pkgs', 'jq', '--', 'echo', 'survived'], '');
+    try {
+      await waitFor(async () => (await listPods(ns)).length > 0, 20_000, 'the pod');
+      await restartApiserver(1500);
+    } finally {
+      await reset();
+    }
     expect((await run.exited).code, run.err()).toBe(0);
     expect(run.out()).toBe('survived\n');
     await expectNoPodsLeft(ns);
@@ -84,31 +88,33 @@ describe('API and registry faults: a clear message, the right exit code, no orph
   });
 
   describe('registries', () => {
-    let slow: FakeNixery;
-    let garbage: FakeNixery;
-    beforeAll(async () => {
-      slow = await startFakeNixery({ delayMs: 2000 });
-      garbage = await startFakeNixery({ garbage: true });
-    });
-    afterAll(async () => {
-      await slow.close();
-      await garbage.close();
-    });
+    const registry = () => testenv().registry.host;
 
     it('a slow build is waited for and reported', async () => {
       const ns = await createTestNamespace('fault-slow');
-      const r = await runCli([...base(), '-n', ns, '--registry', slow.host, '--pkgs', 'coreutils', '--', 'echo', 'built'], { env });
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toBe('built\n');
-      expect(r.stderr).toMatch(/image ready in 2s/);
+      const reset = await registryFaults({ delayMs: 2000, delayOnly: ['gnugrep'] });
+      try {
+        const r = await runCli([...base(), '-n', ns, '--registry', registry(), '--pkgs', 'gnugrep', '--', 'echo', 'built'], { env });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toBe('built\n');
+        expect(r.stderr).toMatch(/image ready in 2s/);
+      } finally {
+        await reset();
+      }
       await expectNoPodsLeft(ns);
     });
 
-    it('a registry answering garbage: a warning, then the tag reference', async () => {
+    it('a registry answering garbage: a warning, the tag reference, and the node’s pull fails the same way', async () => {
       const ns = await createTestNamespace('fault-garbage');
-      const r = await runCli([...base(), '-n', ns, '--registry', garbage.host, '--pkgs', 'coreutils', '--', 'echo', 'ran'], { env });
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toMatch(/warning: .*not with an image manifest.*creating the pod with/);
+      const reset = await registryFaults({ garbage: true });
+      try {
+        const r = await runCli([...base(), '-n', ns, '--registry', registry(), '--pkgs', 'coreutils', '--', 'echo', 'ran'], { env });
+        expect(r.stderr).toMatch(/warning: .*not with an image manifest.*creating the pod with/);
+        expect(r.code, r.stderr).toBe(126);
+        expect(r.stderr).toMatch(/cannot start: (ErrImagePull|ImagePullBackOff)/);
+      } finally {
+        await reset();
+      }
       await expectNoPodsLeft(ns);
     });
 
@@ -126,7 +132,7 @@ describe('API and registry faults: a clear message, the right exit code, no orph
         [kubeconfigPath(), [key, keyBody.slice(0, 40)]],
         [tokenConfig, [token]],
       ] as const) {
-        const r = await runCli(['--kubeconfig', kubeconfig, '--no-sweep', '-v', '-n', ns, '--registry', slow.host, '--pkgs', 'coreutils', '--', 'echo', 'x'], { env });
+        const r = await runCli(['--kubeconfig', kubeconfig, '--no-sweep', '-v', '-n', ns, '--registry', registry(), '--pkgs', 'coreutils', '--', 'echo', 'x'], { env });
         expect(r.code, r.stderr).toBe(0);
         expect(r.stderr).toMatch(/\[nixrun\] POST \/api\/v1\/namespaces\//);
         for (const secret of secrets) expect(r.stderr + r.stdout).not.toContain(secret);

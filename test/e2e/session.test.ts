@@ -1,13 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { CLI, ROOT, runCli, spawnCli as spawnSession } from '../support/cli.js';
-import { auditEvents, core, createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, testenv, waitFor } from '../support/cluster.js';
-import { startFakeNixery, type FakeNixery } from '../support/fake-nixery.js';
+import { auditEvents, core, createTestNamespace, e2eEnv, expectNoPodsLeft, kubeconfigPath, listPods, registryFaults, testenv, waitFor } from '../support/cluster.js';
 import { Tmux } from '../support/tmux.js';
 
-// Each test gets its own namespace and asserts that no pod of ours is left behind.
+// Each test gets its own namespace and asserts that no pod of ours is left behind. Pods run on
+// the local node, in real containers, from images the local Nixery builds.
 const base = () => ['--kubeconfig', kubeconfigPath(), '--no-sweep'];
-const env = { NIXRUN_REGISTRY: '', XDG_STATE_HOME: '/tmp/nixrun-e2e-state' };
+const env = e2eEnv();
 
 // Stdin stays open: these sessions are attached until a signal arrives.
 const spawnCli = (args: string[]) => spawnSession(args, { env });
@@ -59,13 +59,20 @@ describe('the run, end to end on the local cluster', () => {
     await expectNoPodsLeft(ns);
   });
 
-  it('(3) SIGINT while Pending (slow pull): exit 130 and the pod is deleted', async () => {
+  it('(3) SIGINT while Pending (the registry is still building the image): exit 130 and the pod is deleted', async () => {
     const ns = await createTestNamespace('e2e-int');
-    const run = spawnCli([...base(), '-n', ns, '--no-preflight', '--annotations', 'kubelet.test/pull-delay=60s', '--pkgs', 'coreutils', '--', 'sleep', '300']);
-    await waitFor(async () => (await listPods(ns)).length > 0, 20_000, 'the pod to exist');
-    await waitFor(async () => /Pulling image/.test(run.err()), 20_000, 'the Pulling progress line');
-    run.child.kill('SIGINT');
-    const { code } = await run.exited;
+    // The pull of an image only this test asks for (moreutils) waits for the "build".
+    const reset = await registryFaults({ delayMs: 60_000, delayOnly: ['moreutils'] });
+    const run = spawnCli([...base(), '-n', ns, '--no-preflight', '--pkgs', 'moreutils', '--', 'sleep', '300']);
+    let code: number | null;
+    try {
+      await waitFor(async () => (await listPods(ns)).length > 0, 20_000, 'the pod to exist');
+      await waitFor(async () => /Pulling image/.test(run.err()), 20_000, 'the Pulling progress line (the kubelet’s event)');
+      run.child.kill('SIGINT');
+      ({ code } = await run.exited);
+    } finally {
+      await reset();
+    }
     expect(code, run.err()).toBe(130);
     expect(run.err()).toMatch(/pod nixrun-sleep-\w+ deleted/);
     await expectNoPodsLeft(ns);
@@ -104,12 +111,8 @@ describe('the run, end to end on the local cluster', () => {
     await expectNoPodsLeft(ns);
   });
 
-  describe('with a Nixery-like registry', () => {
-    let registry: FakeNixery;
-    beforeAll(async () => {
-      registry = await startFakeNixery({ missing: ['nosuchpackage'], delayMs: 200 });
-    });
-    afterAll(() => registry.close());
+  describe('with the pre-flight against the local Nixery', () => {
+    const registry = { get host() { return testenv().registry.host; } };
 
     it('(7) pre-flight 404 → exit 126, the missing package named, no pod created', async () => {
       const ns = await createTestNamespace('e2e-404');
@@ -127,15 +130,21 @@ describe('the run, end to end on the local cluster', () => {
       expect(r.stdout).toBe('pinned\n');
       const [pod] = await listPods(ns);
       expect(pod!.spec!.containers[0]!.image).toMatch(new RegExp(`^${registry.host.replace('.', '\\.')}/bash/coreutils/fakenss/tini@sha256:[0-9a-f]{64}$`.replace('bash/', '')));
-      expect(registry.requests.some((q) => q.uri === '/v2/coreutils/fakenss/tini/manifests/latest')).toBe(true);
+      // The node pulled exactly that digest from the local Nixery.
+      const status = pod!.status!.containerStatuses![0]!;
+      expect(status.imageID).toContain(pod!.spec!.containers[0]!.image!.split('@')[1]!);
     });
   });
 
-  it('(8) image pull failure → the reason is shown, exit 126, the pod deleted', async () => {
+  it('(8) image pull failure (no pre-flight, the registry 404s) → the kubelet’s reason, exit 126, the pod deleted', async () => {
     const ns = await createTestNamespace('e2e-pull');
-    const r = await runCli([...base(), '-n', ns, '--no-preflight', '--annotations', 'kubelet.test/pull-error=manifest unknown: Could not find Nix packages', '--', 'cat'], { env });
+    const t0 = Date.now();
+    const r = await runCli([...base(), '-n', ns, '--no-preflight', '--pkgs', 'nosuchpackage', '--', 'cat'], { env });
     expect(r.code, r.stderr).toBe(126);
-    expect(r.stderr).toMatch(/cannot start: (ErrImagePull|ImagePullBackOff).*Could not find Nix packages/);
+    // containerd's own words, as the kubelet reports them in the container's waiting state.
+    expect(r.stderr).toMatch(/cannot start: (ErrImagePull|ImagePullBackOff):.*nosuchpackage.*not found/);
+    // A missing image is final: no waiting out the pull back-off.
+    expect(Date.now() - t0).toBeLessThan(10_000);
     await expectNoPodsLeft(ns);
   });
 
@@ -238,7 +247,7 @@ describe('the run, end to end on the local cluster', () => {
     const { detectArch } = await import('../../src/kube/nodes.js');
     const kube = connect({ kubeconfig: kubeconfigPath() });
     expect(await detectArch(kube, testenv().nodes.kwok)).toEqual({ arch: 'arm64' });
-    expect(await detectArch(kube, testenv().nodes.fake)).toEqual({ arch: 'amd64' });
+    expect(await detectArch(kube, testenv().nodes.real)).toEqual({ arch: 'amd64' });
     expect((await detectArch(kube, undefined)).arch).toBe('amd64');
   });
 });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { CLI, ensureBuilt, runCli } from '../support/cli.js';
-import { createTestNamespace, kubeconfigPath, listPods, waitFor } from '../support/cluster.js';
+import { createTestNamespace, e2eEnv, kubeconfigPath, listPods, registryFaults, waitFor } from '../support/cluster.js';
 
 // NIXRUN_SOAK_N=200 for the full soak; CI runs a small N.
 const N = Number(process.env.NIXRUN_SOAK_N ?? 12);
@@ -17,14 +17,17 @@ describe(`randomized interruption soak (N=${N})`, () => {
     const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
     console.log(`soak seed ${seed}`);
 
+    // Every pull of this test's image waits 1.5 s for the "build", so Pending lasts long enough
+    // to be hit.
+    const reset = await registryFaults({ delayMs: 1500, delayOnly: ['nano'] });
     const TARGETS = ['before-create', 'pending', 'attached', 'exiting'] as const;
     const one = async () => {
       ensureBuilt();
       const target = TARGETS[Math.floor(rand() * TARGETS.length)]!;
       const child = spawn(
         process.execPath,
-        [CLI, '--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep', '--annotations', 'kubelet.test/pull-delay=1500ms', '--pkgs', 'coreutils', '--', 'sleep', '1'],
-        { stdio: ['pipe', 'ignore', 'ignore'], env: { ...process.env, NIXRUN_REGISTRY: '' } },
+        [CLI, '--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep', '--pkgs', 'nano', '--', 'sleep', '1'],
+        { stdio: ['pipe', 'ignore', 'ignore'], env: { ...process.env, ...e2eEnv() } },
       );
       child.stdin.end();
       const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
@@ -43,9 +46,13 @@ describe(`randomized interruption soak (N=${N})`, () => {
       child.kill(sig);
       await exited;
     };
-    for (let i = 0; i < N; i += PARALLEL) await Promise.all(Array.from({ length: Math.min(PARALLEL, N - i) }, one));
+    try {
+      for (let i = 0; i < N; i += PARALLEL) await Promise.all(Array.from({ length: Math.min(PARALLEL, N - i) }, one));
+    } finally {
+      await reset();
+    }
 
-    const gc = await runCli(['gc', '--kubeconfig', kubeconfigPath(), '-n', ns]);
+    const gc = await runCli(['gc', '--kubeconfig', kubeconfigPath(), '-n', ns], { env: e2eEnv() });
     expect(gc.code, gc.stderr).toBe(0);
     const left = await waitFor(async () => {
       const pods = await listPods(ns);

@@ -16,8 +16,17 @@ export interface TestenvState {
   limitedKubeconfig: string;
   auditLog: string;
   restrictedNamespace: string;
-  nodes: { fake: string; kwok: string };
+  /** `real`: the kubelet + containerd node that runs pods; `kwok`: an arm64-labelled node that runs nothing. */
+  nodes: { real: string; kwok: string };
   ports: Record<string, number>;
+  /** The local Nixery: `127.0.0.1:PORT`, for the plugin's pre-flight and the node's pulls alike. */
+  registry: { host: string; port: number };
+  /** The node's network namespace and the link between it and the host. */
+  net: { netns: string; hostIP: string; nodeIP: string; podCIDR: string };
+  procs: Record<string, { pid: number }>;
+  bins: string;
+  /** The components' own kubeconfigs (client certificates), e.g. the kubelet's system:node identity. */
+  kubeconfigs: { kubelet: string; kubeProxy: string; coredns: string; controllerManager: string; scheduler: string };
 }
 
 export function testenv(): TestenvState {
@@ -45,7 +54,7 @@ export async function createTestNamespace(prefix: string, opts: { restricted?: b
       },
     },
   });
-  // The fake kubelet creates the namespace's default service account, as kube-controller-manager would.
+  // kube-controller-manager creates the namespace's default service account; pods wait for it.
   await waitFor(async () => {
     try {
       await core().readNamespacedServiceAccount({ name: 'default', namespace: name });
@@ -102,4 +111,35 @@ export function auditEvents(filter: (e: AuditEvent) => boolean = () => true): Au
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as AuditEvent)
     .filter(filter);
+}
+
+/**
+ * The environment every e2e run of the CLI gets: the cluster's local Nixery as the registry (the
+ * node pulls from it), and a state directory of its own for remembered choices.
+ */
+export function e2eEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { NIXRUN_REGISTRY: testenv().registry.host, XDG_STATE_HOME: '/tmp/nixrun-e2e-state', ...extra };
+}
+
+export interface RegistryFaults {
+  /** Packages the local Nixery answers 404 for, as if nixpkgs had no such attribute. */
+  missing?: string[];
+  /** Packages whose "build" fails: 500, as Nixery answers a failed Nix build. */
+  failing?: string[];
+  /** Delay manifest answers by this much (Nixery builds while the client waits)… */
+  delayMs?: number;
+  /** …only for images holding one of these packages. */
+  delayOnly?: string[];
+  /** Answer manifest requests with a login page (a proxy in the way). */
+  garbage?: boolean;
+}
+
+/** Switch faults on in the cluster's local Nixery; resolves with a function that resets them. */
+export async function registryFaults(faults: RegistryFaults): Promise<() => Promise<void>> {
+  const url = `http://${testenv().registry.host}/_nixrun-test/faults`;
+  const r = await fetch(url, { method: 'PUT', body: JSON.stringify(faults), headers: { 'Content-Type': 'application/json' } });
+  if (!r.ok) throw new Error(`registry faults: HTTP ${r.status} ${await r.text()}`);
+  return async () => {
+    await fetch(url, { method: 'DELETE' });
+  };
 }

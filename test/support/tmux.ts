@@ -35,6 +35,11 @@ export class Tmux {
     this.send('Enter');
   }
 
+  /** Resize the terminal, as a person dragging the window's corner. */
+  resize(width: number, height: number): void {
+    execFileSync('tmux', ['resize-window', '-t', this.session, '-x', String(width), '-y', String(height)]);
+  }
+
   screen(): string {
     // With the scrollback: long output (a manifest) scrolls the screen.
     return execFileSync('tmux', ['capture-pane', '-p', '-S', '-', '-t', this.session], { encoding: 'utf8' });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli } from '../support/cli.js';
-import { createTestNamespace, expectNoPodsLeft, kubeconfigPath } from '../support/cluster.js';
+import { createTestNamespace, expectNoPodsLeft, kubeconfigPath, testenv } from '../support/cluster.js';
 import { Tmux } from '../support/tmux.js';
 
 // Each test has its own state directory (remembered choices, recent packages).
@@ -92,7 +92,7 @@ describe('the interactive package picker, driven in a real terminal', () => {
 
   it('through to a shell on the local cluster: pick curl, get bash, `exit 4` → exit 4, no pod left', async () => {
     const ns = await createTestNamespace('picker');
-    const t = new Tmux([node, CLI, '--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep'], { env: freshEnv() });
+    const t = new Tmux([node, CLI, '--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep'], { env: { ...freshEnv(), NIXRUN_REGISTRY: testenv().registry.host } });
     try {
       await t.waitForScreen(/Package \(type a command/);
       t.type('curl');
