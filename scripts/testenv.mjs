@@ -490,8 +490,28 @@ export async function restartApiserver(state, downMs = 0, opts = {}) {
     30_000,
     state,
   );
-  await waitFor('the probe namespace’s ServiceAccount', async () => (await api(state, `/api/v1/namespaces/${probe}/serviceaccounts/default`)).status === 200, 60_000, state);
+  await ensureControllers(state, probe);
   await ensureScheduling(state, probe);
+}
+
+/**
+ * Right after a restart the API server's RBAC cache is empty, and kube-controller-manager's
+ * informers that were refused (403) back off for a minute or more before the namespace's default
+ * ServiceAccount appears. The next test cannot wait that long: restart the controller manager
+ * when the probe namespace has none after 5 s.
+ */
+async function ensureControllers(state, namespace) {
+  const sa = async () => (await api(state, `/api/v1/namespaces/${namespace}/serviceaccounts/default`)).status === 200;
+  try {
+    await waitFor('the probe namespace’s ServiceAccount', sa, 5000);
+  } catch {
+    log('kube-controller-manager is backing off after the outage: restarting it');
+    const p = state.procs['kube-controller-manager'];
+    stopProcess(p);
+    startProcess(state, 'kube-controller-manager', p.bin, p.args);
+    save(state);
+    await waitFor('the probe namespace’s ServiceAccount (restarted controller manager)', sa, 60_000, state);
+  }
 }
 
 /**

@@ -62,7 +62,8 @@ describe('the local cluster (kube-apiserver, etcd, a kubelet + containerd node, 
 
     const pod = await waitFor(async () => {
       const p = await api.readNamespacedPod({ name, namespace: ns });
-      return p.status?.containerStatuses?.[0]?.state?.terminated ? p : undefined;
+      // The kubelet reports the container's end first and the pod's phase on a later sync.
+      return p.status?.containerStatuses?.[0]?.state?.terminated && p.status.phase !== 'Running' ? p : undefined;
     }, 15_000, 'terminated');
     expect(pod.status?.containerStatuses?.[0]?.state?.terminated?.exitCode).toBe(3);
     expect(pod.status?.phase).toBe('Failed');

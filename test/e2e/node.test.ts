@@ -119,7 +119,7 @@ describe('on the real node', () => {
   it('a memory limit: OOMKilled and exit 137, from the kernel and the kubelet', async () => {
     const ns = await createTestNamespace('node-oom');
     // tail reads /dev/zero into memory looking for a newline that never comes.
-    const r = await runCli([...base(ns), '--limits', 'memory=32Mi', '--', 'tail', '/dev/zero'], { env, timeoutMs: 90_000 });
+    const r = await runCli(['--kubeconfig', kubeconfigPath(), '--no-sweep', '-n', ns, '--limits', 'memory=32Mi', '--', 'tail', '/dev/zero'], { env, timeoutMs: 90_000 });
     expect(r.code, r.stderr).toBe(137);
     expect(r.stderr).toMatch(/OOMKilled/);
     await expectNoPodsLeft(ns);
@@ -150,7 +150,7 @@ describe('on the real node', () => {
     await waitFor(async () => (await api.readNamespacedPod({ name: 'web', namespace: ns })).status?.containerStatuses?.[0]?.ready, 60_000, 'the web pod');
     const r = await waitFor(
       async () => {
-        const res = await runCli([...base(ns), 'nc', '--', 'sh', '-c', 'nc -N -w 3 web 80 </dev/null'], { env });
+        const res = await runCli([...base(ns), '--pkgs', 'netcat', '--', 'sh', '-c', 'nc -N -w 3 web 80 </dev/null'], { env });
         return res.stdout.trim() === 'pong' ? res : undefined; // EndpointSlices take a moment to reach kube-proxy
       },
       30_000,

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/cluster.js';
 // @ts-expect-error: a plain .mjs script shared with `npm run cluster:up`.
-import { down, envExports, up } from '../../scripts/testenv.mjs';
+import { alive, down, envExports, up } from '../../scripts/testenv.mjs';
 
 interface Started {
   dir: string;
@@ -71,15 +71,8 @@ describe('scripts/testenv.mjs', () => {
     }
     const after = footprint();
     expect(after).toEqual(before);
-    const alive = pids.filter((p) => {
-      try {
-        process.kill(p, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    expect(alive).toEqual([]);
+    // (A stopped child of this process is a zombie until the event loop reaps it: not alive.)
+    expect(pids.filter((p) => alive(p))).toEqual([]);
     // Nothing of the cluster's processes (shims, containers) is left: none names its directories.
     const stray = readdirSync('/proc')
       .filter((d) => /^\d+$/.test(d))
