@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, spawnCli as spawnSession } from '../support/cli.js';
 import { createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, restartApiserver, testenv, waitFor } from '../support/cluster.js';
-import { startFakeNixery, type FakeNixery } from '../support/fake-nixery.js';
+import { startNixery, type Nixery } from '../support/nixery.js';
 
 const env = { NIXRUN_REGISTRY: '', XDG_STATE_HOME: '/tmp/nixrun-e2e-state' };
 const base = () => ['--kubeconfig', kubeconfigPath(), '--no-sweep'];
@@ -84,11 +84,11 @@ describe('API and registry faults: a clear message, the right exit code, no orph
   });
 
   describe('registries', () => {
-    let slow: FakeNixery;
-    let garbage: FakeNixery;
+    let slow: Nixery;
+    let garbage: Nixery;
     beforeAll(async () => {
-      slow = await startFakeNixery({ delayMs: 2000 });
-      garbage = await startFakeNixery({ garbage: true });
+      slow = await startNixery({ delayMs: 2000 });
+      garbage = await startNixery({ garbage: true });
     });
     afterAll(async () => {
       await slow.close();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { CLI, ROOT, runCli, spawnCli as spawnSession } from '../support/cli.js';
 import { auditEvents, core, createTestNamespace, expectNoPodsLeft, kubeconfigPath, listPods, testenv, waitFor } from '../support/cluster.js';
-import { startFakeNixery, type FakeNixery } from '../support/fake-nixery.js';
+import { startNixery, type Nixery } from '../support/nixery.js';
 import { Tmux } from '../support/tmux.js';
 
 // Each test gets its own namespace and asserts that no pod of ours is left behind.
@@ -105,9 +105,9 @@ describe('the run, end to end on the local cluster', () => {
   });
 
   describe('with a Nixery-like registry', () => {
-    let registry: FakeNixery;
+    let registry: Nixery;
     beforeAll(async () => {
-      registry = await startFakeNixery({ missing: ['nosuchpackage'], delayMs: 200 });
+      registry = await startNixery({ missing: ['nosuchpackage'], delayMs: 200 });
     });
     afterAll(() => registry.close());
 

@@ -69,7 +69,7 @@ function normaliseFaults(f = {}) {
  * @returns {Promise<Nixery>}
  */
 export async function startNixery(opts = {}) {
-  const log = opts.log ?? (() => {});
+  const log = opts.log ?? (process.env.NIXERY_LOG ? (line) => process.stderr.write(`[nixery] ${line}\n`) : () => {});
   const store = new Store({ cacheDir: opts.cacheDir, log });
   const images = new ImageBuilder(store);
   /** @type {Map<string, string>} digest → media type, for blobs built by this process */
@@ -118,7 +118,8 @@ export async function startNixery(opts = {}) {
     const f = faults;
     const delayed = f.delayMs > 0 && (f.delayOnly.length === 0 || image.packages.some((p) => matches(f.delayOnly, p)));
     if (delayed) await new Promise((r) => setTimeout(r, f.delayMs));
-    const missing = image.packages.filter((p) => matches(f.missing, p) || lookupAttr(p) === undefined);
+    // Names in `failing` exist (their build fails), whether the map has them or not.
+    const missing = image.packages.filter((p) => matches(f.missing, p) || (lookupAttr(p) === undefined && !matches(f.failing, p)));
     if (missing.length > 0) return sendError(res, 404, 'MANIFEST_UNKNOWN', `Could not find Nix packages: [${missing.join(' ')}]`, head);
     if (image.packages.some((p) => matches(f.failing, p))) {
       remember(image.name, 'build failure requested by the test (faults.failing)');

@@ -57,6 +57,7 @@ export const LAYER_TYPE = 'application/vnd.docker.image.rootfs.diff.tar.gzip';
  * @property {Record<string, string>} errors  attribute → why it cannot be built here
  * @property {Record<string, string>} debian  every Debian package involved → version
  * @property {Record<string, string>} tools
+ * @property {number} [builder]
  * @typedef {object} LayerMeta
  * @property {string} base
  * @property {string} digest  sha256 of the gzip blob
@@ -211,10 +212,10 @@ export async function makePlan(dpkg = loadDpkg()) {
   const errors = {};
   /** @type {Record<string, string>} */
   const attrs = {};
-  /** @type {Map<string, string>} spec object → key, so aliases share one store path */
+  /** @type {Map<PackageSpec, string>} spec object → key, so aliases share one store path */
   const specKeys = new Map();
   /** Libraries: host soname path → { group, name, elf info } */
-  /** @type {Map<string, { group: string, file: string, real: string, needed: string[], runpath?: string }>} */
+  /** @type {Map<string, { group: string, file: string, real: string, needed: string[], runpath?: string, resolved?: string[] }>} */
   const libs = new Map();
   /** @type {Map<string, Set<string>>} group → library file names (lib/<name>) */
   const groups = new Map();
@@ -268,7 +269,7 @@ export async function makePlan(dpkg = loadDpkg()) {
     /** @type {Entry[]} */
     const entries = [];
     const skipped = [];
-    /** @type {Array<{ entry: Entry & { kind: 'file' }, host: string, needed: string[] }>} */
+    /** @type {Array<{ entry: Entry & { kind: 'file' }, host: string, needed: string[], interp?: string }>} */
     const elves = [];
     const rename = (n) => spec.rename?.[n] ?? n;
     const addFile = (host, dest, exec = (statSync(host).mode & 0o111) !== 0) => {
@@ -344,7 +345,8 @@ export async function makePlan(dpkg = loadDpkg()) {
 
   /** @type {Map<string, ReturnType<typeof planSpec> & { spec: PackageSpec }>} */
   const planned = new Map();
-  const specs = [...Object.entries(INTERNAL).map(([k, s]) => [`internal:${k}`, s]), ...Object.entries(PACKAGES)];
+  /** @type {Array<[string, PackageSpec]>} */
+  const specs = [...Object.entries(INTERNAL).map(([k, s]) => /** @type {[string, PackageSpec]} */ ([`internal:${k}`, s])), ...Object.entries(PACKAGES)];
   for (const [attr, spec] of specs) {
     const key = specKeys.get(spec) ?? (attr.startsWith('internal:') ? attr : `attr:${attr}`);
     specKeys.set(spec, key);
@@ -790,9 +792,11 @@ export async function makeTar(entries) {
   const pack = tar.pack();
   /** @type {Buffer[]} */
   const chunks = [];
-  pack.on('data', (c) => chunks.push(c));
+  pack.on('data', (c) => {
+    chunks.push(/** @type {Buffer} */ (c));
+  });
   const ended = new Promise((resolve, reject) => {
-    pack.on('end', resolve);
+    pack.on('end', () => resolve(undefined));
     pack.on('error', reject);
   });
   for (const e of entries) {
