@@ -71,9 +71,10 @@ export class BuildError extends Error {}
  */
 
 export class ImageBuilder {
-  /** @param {Store} store */
-  constructor(store) {
+  /** @param {Store} store @param {{ layerBudget?: number }} [opts] layerBudget: for tests of the merge */
+  constructor(store, opts = {}) {
     this.store = store;
+    this.budget = opts.layerBudget ?? LAYER_BUDGET;
     /** @type {Map<string, Promise<Image>>} */
     this.images = new Map();
     /** @type {Map<string, number> | undefined} */
@@ -124,12 +125,13 @@ export class ImageBuilder {
     );
     /** @type {Image['layers']} */
     const layers = [];
-    const single = keys.slice(0, LAYER_BUDGET - 1);
-    for (const k of keys.length > LAYER_BUDGET ? single : keys) {
+    const budget = this.budget;
+    const single = keys.slice(0, budget - 1);
+    for (const k of keys.length > budget ? single : keys) {
       const m = metas.get(k);
       layers.push({ digest: m.digest, size: m.size, diffId: m.diffId, paths: [m.base] });
     }
-    if (keys.length > LAYER_BUDGET) layers.push(await this.combined(keys.slice(LAYER_BUDGET - 1).map((k) => metas.get(k))));
+    if (keys.length > budget) layers.push(await this.combined(keys.slice(budget - 1).map((k) => metas.get(k))));
     layers.push(await this.symlinkLayer(plan, top, metas));
     const cfg = {
       architecture: req.arch,

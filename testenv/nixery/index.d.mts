@@ -26,6 +26,8 @@ export interface NixeryOptions extends Faults {
   /** Request and build log lines. Default: silent. */
   log?: (line: string) => void;
   auth?: AuthOptions;
+  /** Store-path layers before the rest are merged into one layer (Nixery's LayerBudget, 94). For tests. */
+  layerBudget?: number;
 }
 
 export interface LayerMeta {

@@ -36,7 +36,8 @@ export const CONTROL = '/_nixrun-test';
  *   cacheDir?: string,
  *   log?: (line: string) => void,
  *   auth?: AuthOptions,
- * }} NixeryOptions
+ *   layerBudget?: number,
+ * }} NixeryOptions  layerBudget: store-path layers before the rest are merged into one (Nixery: 94)
  *
  * @typedef {object} Nixery
  * @property {string} host    first listen address, host:port
@@ -71,7 +72,7 @@ function normaliseFaults(f = {}) {
 export async function startNixery(opts = {}) {
   const log = opts.log ?? (process.env.NIXERY_LOG ? (line) => process.stderr.write(`[nixery] ${line}\n`) : () => {});
   const store = new Store({ cacheDir: opts.cacheDir, log });
-  const images = new ImageBuilder(store);
+  const images = new ImageBuilder(store, { layerBudget: opts.layerBudget });
   /** @type {Map<string, string>} digest → media type, for blobs built by this process */
   const types = new Map();
   let faults = normaliseFaults(opts);

@@ -215,7 +215,7 @@ export async function makePlan(dpkg = loadDpkg()) {
   /** @type {Map<PackageSpec, string>} spec object → key, so aliases share one store path */
   const specKeys = new Map();
   /** Libraries: host soname path → { group, name, elf info } */
-  /** @type {Map<string, { group: string, file: string, real: string, needed: string[], runpath?: string, resolved?: string[] }>} */
+  /** @type {Map<string, { group: string, file: string, real: string, needed: string[], runpath?: string, interp?: string, resolved?: string[] }>} */
   const libs = new Map();
   /** @type {Map<string, Set<string>>} group → library file names (lib/<name>) */
   const groups = new Map();
@@ -248,7 +248,7 @@ export async function makePlan(dpkg = loadDpkg()) {
     if (!src) throw new Error(`${pkg} is not installed`);
     const group = src.source;
     const info = readElf(real);
-    const entry = { group, file: name, real, needed: info?.needed ?? [], runpath: info?.runpath };
+    const entry = { group, file: name, real, needed: info?.needed ?? [], runpath: info?.runpath, interp: info?.interp };
     libs.set(p, entry);
     if (!groups.has(group)) groups.set(group, new Set());
     groups.get(group).add(name);
@@ -377,7 +377,7 @@ export async function makePlan(dpkg = loadDpkg()) {
         if (!existsSync(host)) continue;
         walkTree(host, dest, [], entries, (e) => {
           const info = readElf(e.src);
-          if (info && info.needed.length > 0) e.elf = { rpath: info.needed.map((n) => resolve(n, e.src, info.runpath)) };
+          if (info && info.needed.length > 0) e.elf = { interp: Boolean(info.interp), rpath: info.needed.map((n) => resolve(n, e.src, info.runpath)) };
         });
         const owner = dpkg.owner(host);
         if (owner) groupDebs.get(group)?.add(`${owner}=${version(owner)}`), involved.set(owner, version(owner));
@@ -398,18 +398,24 @@ export async function makePlan(dpkg = loadDpkg()) {
       /** @type {Entry & { kind: 'file' }} */
       const e = { dest: `lib/${name}`, kind: 'file', src: l.real, exec: (statSync(l.real).mode & 0o111) !== 0 };
       // glibc's own objects find each other by soname (ld.so and libc.so.6 are always loaded
-      // first): they are left as Debian built them.
-      if (l.needed.length > 0 && !isGlibc(group)) {
+      // first): no RUNPATH; only libc.so.6's own interpreter (it runs as a program) is patched.
+      // Libraries that also run as programs (libc.so.6, libcap.so.2) get the store's interpreter.
+      const interp = Boolean(l.interp) && !name.startsWith('ld-linux');
+      if (interp) deps.add(libKey('glibc'));
+      if (isGlibc(group)) {
+        if (interp) e.elf = { interp, rpath: [] };
+      } else if (l.needed.length > 0 || interp) {
         const rpath = [...new Set(l.resolved.map(groupOf))];
         for (const r of rpath) deps.add(r);
-        e.elf = { rpath };
+        e.elf = { interp, rpath };
       }
       entries.push(e);
     }
     for (const e of libDataEntries.get(group) ?? []) {
       if (e.kind === 'file' && e.elf) {
-        e.elf = { rpath: [...new Set(e.elf.rpath.map(groupOf))] };
+        e.elf = { interp: e.elf.interp, rpath: [...new Set(e.elf.rpath.map(groupOf))] };
         for (const r of e.elf.rpath) deps.add(r);
+        if (e.elf.interp) deps.add(libKey('glibc'));
       }
       entries.push(e);
     }
