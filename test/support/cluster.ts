@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import { NixeryControl, type Faults } from './nixery.js';
 // @ts-expect-error: a plain .mjs script shared with `npm run cluster:up`.
 import { loadState, restartApiserver as restart } from '../../scripts/testenv.mjs';
 
@@ -121,25 +122,12 @@ export function e2eEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { NIXRUN_REGISTRY: testenv().registry.host, XDG_STATE_HOME: '/tmp/nixrun-e2e-state', ...extra };
 }
 
-export interface RegistryFaults {
-  /** Packages the local Nixery answers 404 for, as if nixpkgs had no such attribute. */
-  missing?: string[];
-  /** Packages whose "build" fails: 500, as Nixery answers a failed Nix build. */
-  failing?: string[];
-  /** Delay manifest answers by this much (Nixery builds while the client waits)… */
-  delayMs?: number;
-  /** …only for images holding one of these packages. */
-  delayOnly?: string[];
-  /** Answer manifest requests with a login page (a proxy in the way). */
-  garbage?: boolean;
-}
-
-/** Switch faults on in the cluster's local Nixery; resolves with a function that resets them. */
-export async function registryFaults(faults: RegistryFaults): Promise<() => Promise<void>> {
-  const url = `http://${testenv().registry.host}/_nixrun-test/faults`;
-  const r = await fetch(url, { method: 'PUT', body: JSON.stringify(faults), headers: { 'Content-Type': 'application/json' } });
-  if (!r.ok) throw new Error(`registry faults: HTTP ${r.status} ${await r.text()}`);
-  return async () => {
-    await fetch(url, { method: 'DELETE' });
-  };
+/**
+ * Switch faults on in the cluster's local Nixery (tests run one after another against it);
+ * resolves with a function that resets them.
+ */
+export async function registryFaults(faults: Faults): Promise<() => Promise<void>> {
+  const nixery = new NixeryControl(testenv().registry.host);
+  await nixery.setFaults(faults);
+  return () => nixery.resetFaults();
 }

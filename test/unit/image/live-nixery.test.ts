@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MissingPackagesError, preflight } from '../../../src/image/preflight.js';
 
-// Opt-in: NIXRUN_LIVE_NIXERY=1 asks the real nixery.dev (or NIXRUN_LIVE_REGISTRY). The local fake
-// in test/support/fake-nixery.ts speaks the same manifest API for every other test; this checks
-// that the fake still agrees with the real thing. Skipped, with the reason printed, when not asked
+// Opt-in: NIXRUN_LIVE_NIXERY=1 asks the real nixery.dev (or NIXRUN_LIVE_REGISTRY). The local Nixery
+// in testenv/nixery (test/support/nixery.ts) speaks the same registry API for every other test;
+// this checks that it still agrees with the real thing. Skipped, with the reason printed, when not asked
 // for or when the registry cannot be reached from here.
 const REGISTRY = process.env.NIXRUN_LIVE_REGISTRY || 'nixery.dev';
 
