@@ -30,7 +30,7 @@ const api = (method, path, body) =>
   new Promise((resolve, reject) => {
     const data = body ? JSON.stringify(body) : undefined;
     const req = request(
-      { host: '127.0.0.1', port: state.ports.apiserver, path, method, rejectUnauthorized: false, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } },
+      { host: state.net.hostIP, port: state.ports.apiserver, path, method, ca: readFileSync(state.pki.caCert), headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } },
       (res) => {
         let b = '';
         res.on('data', (d) => (b += d));
@@ -46,13 +46,15 @@ const ns = `bench-${randomBytes(3).toString('hex')}`;
 await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
 for (let i = 0; i < 100 && (await api('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
 
-const IMAGE = 'nixery.dev/shell/fakenss/tini';
+// The image the plugin makes for `-- echo hi` with stdin (its start gate needs bash), from the
+// cluster's local Nixery, so both commands pull (the kubelet checks the tag each time) the same.
+const IMAGE = `${state.registry.host}/bash/coreutils/fakenss/tini`;
 function timeRun(cmd, args, podName) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     let first;
     let out = '';
-    const child = spawn(cmd, args, { env: { ...process.env, NO_COLOR: '1', KUBECONFIG: state.kubeconfig }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { env: { ...process.env, NO_COLOR: '1', KUBECONFIG: state.kubeconfig, NIXRUN_REGISTRY: state.registry.host }, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin.end();
     child.stdout.on('data', (d) => {
       first ??= performance.now() - t0;

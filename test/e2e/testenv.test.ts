@@ -18,7 +18,7 @@ interface Started {
 }
 
 /** What a cluster could leave behind on the host, as plain strings to compare. */
-function footprint(): Record<string, string[]> {
+function footprint(): { netns: string[]; links: string[]; iptables: string[]; mounts: string[]; cgroups: string[] } {
   const lines = (cmd: string, args: string[]) =>
     execFileSync(cmd, args, { encoding: 'utf8' })
       .split('\n')
