@@ -2,7 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configPath, loadConfigFile, resolveSettings } from '../../../src/cli/config.js';
+import { loadConfigFile, resolveSettings } from '../../../src/cli/config.js';
+import { configPath } from '../../../src/cli/env.js';
 import { runCli } from '../../support/cli.js';
 
 function file(text: string): string {
