@@ -3,9 +3,9 @@ import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { UsageError } from '../errors.js';
-import { loadTable } from '../resolve/index.js';
+import type { Table } from '../resolve/index.js';
 import type { Io } from '../ui/output.js';
-import { tableFiles } from './env.js';
+import { tableFor } from './env.js';
 import { COMMANDS, GLOBAL_FLAGS, type Command, type Flag } from './flags.js';
 import { KUBECTL_HELPER } from './kubectl-helper.js';
 
@@ -88,7 +88,16 @@ export function complete(args: string[], io: Io): number {
 }
 
 function executables(io: Io, prefix: string): string[] {
-  return prefixed(loadTable(tableFiles(io.env)).executables(), prefix);
+  return prefixed(tableOrNothing(io.env)?.executables() ?? [], prefix);
+}
+
+/** Completion must never fail loudly: an unreadable table (NIXRUN_TABLE) offers nothing. */
+function tableOrNothing(env: NodeJS.ProcessEnv): Table | undefined {
+  try {
+    return tableFor(env);
+  } catch {
+    return undefined;
+  }
 }
 
 function valuesFor(flag: Flag, prefix: string, env: NodeJS.ProcessEnv): string[] {
@@ -103,7 +112,8 @@ function valuesFor(flag: Flag, prefix: string, env: NodeJS.ProcessEnv): string[]
       const i = prefix.lastIndexOf(',');
       const head = i === -1 ? '' : prefix.slice(0, i + 1);
       const last = prefix.slice(i + 1);
-      const table = loadTable(tableFiles(env));
+      const table = tableOrNothing(env);
+      if (!table) return [];
       // Typing a command (psq…) offers the package that provides it (postgresql) as well.
       const exes = prefixed(table.executables(), last);
       const providers = exes.slice(0, 50).flatMap((e) => table.candidates(e).slice(0, 1).map((c) => c.attr));

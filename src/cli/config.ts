@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { firstLine, UsageError } from '../errors.js';
+import { errnoCode, firstLine, UsageError } from '../errors.js';
 import type { RunFlags } from '../plan/types.js';
 import { isProfileName, PROFILE_NAMES } from '../pod/profiles.js';
 import { splitCommaList } from '../plan/names.js';
@@ -54,7 +54,12 @@ const KEYS: Record<keyof FileConfig, 'string' | 'string[]' | 'map' | 'aliases'> 
  */
 export async function loadConfigFile(path: string): Promise<FileConfig | undefined> {
   if (!existsSync(path)) return undefined;
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read the config file ${path} (${errnoCode(err) ?? String(err)})`, 'fix the file, or point NIXRUN_CONFIG at another one');
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const at = (offset: number | undefined) => (offset === undefined ? '' : `:${lines.linePos(offset).line}`);

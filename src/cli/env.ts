@@ -1,4 +1,5 @@
-import { TABLE_FILE, type TableFiles } from '../resolve/index.js';
+import { errnoCode, UsageError } from '../errors.js';
+import { loadTable, TABLE_FILE, type Table, type TableFiles } from '../resolve/index.js';
 import { xdgPath } from '../xdg.js';
 
 // The one place that reads the NIXRUN_* variables and decides the defaults: everything outside
@@ -55,4 +56,15 @@ export function configPath(env: NodeJS.ProcessEnv): string {
 /** NIXRUN_TABLE (a table to use instead of any other), else the user's own, else the bundled one. */
 export function tableFiles(env: NodeJS.ProcessEnv): TableFiles {
   return { file: nixrunEnv(env).table, userFile: xdgPath('data', TABLE_FILE, env) };
+}
+
+/** The package table this environment chooses. A NIXRUN_TABLE that cannot be read is a usage error. */
+export function tableFor(env: NodeJS.ProcessEnv): Table {
+  const files = tableFiles(env);
+  try {
+    return loadTable(files);
+  } catch (err) {
+    if (files.file === undefined) throw err;
+    throw new UsageError(`NIXRUN_TABLE=${JSON.stringify(files.file)} is not a readable package table (${errnoCode(err) ?? (err instanceof Error ? err.message : String(err))})`, 'point it at a table.br (kubectl nixrun table update writes one), or unset it');
+  }
 }

@@ -5,13 +5,13 @@ import { UsageError } from '../errors.js';
 import { imageFor } from '../image/for-plan.js';
 import { podFor } from '../pod/for-plan.js';
 import { resolvePlan, splitCommaList, validateFlags, type RunFlags, type RunPlan, type Terminal } from '../plan/index.js';
-import { fileChoiceStore, loadTable, resolveExecutable, tableAgeDays, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
+import { fileChoiceStore, resolveExecutable, tableAgeDays, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
 import { currentOwner } from '../session/owner.js';
 import type { Io } from '../ui/output.js';
 import { Ui } from '../ui/output.js';
 import { xdgPath } from '../xdg.js';
 import { applySettings, loadConfigFile, resolveSettings } from './config.js';
-import { configPath, nixrunEnv, tableFiles } from './env.js';
+import { configPath, nixrunEnv, tableFor } from './env.js';
 import type { Factory } from './factory.js';
 
 const STALE_TABLE_DAYS = 90;
@@ -34,7 +34,7 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   const nothingNamed = flags.executable === undefined && (flags['--'] ?? []).length === 0 && (flags.pkgs ?? []).length === 0;
   const usePicker = Boolean(flags.pick) || (nothingNamed && interactive);
   if (usePicker && !interactive) throw new UsageError('the picker needs a terminal (stdin and stderr)', 'name what to run instead, e.g. kubectl nixrun --pkgs curl,jq shell');
-  const table = loadTable(tableFiles(io.env));
+  const table = tableFor(io.env);
   const choices = fileChoiceStore(io.env);
   if (usePicker) {
     // Loaded only here: the picker and its prompt library cost nothing to other commands.

@@ -1,8 +1,8 @@
 import { ExitCode, isNixrunError, UsageError } from '../errors.js';
-import { fileChoiceStore, loadTable, resolveExecutable, type Resolution } from '../resolve/index.js';
+import { fileChoiceStore, resolveExecutable, type Resolution } from '../resolve/index.js';
 import { Ui, type Io } from '../ui/output.js';
 import { checkExecutableName } from '../plan/names.js';
-import { tableFiles } from './env.js';
+import { tableFor } from './env.js';
 
 export interface WhichArgs {
   executables: string[];
@@ -27,7 +27,7 @@ export function whichCommand(args: WhichArgs, io: Io): number {
   if (args.executables.length === 0) throw new UsageError('which needs at least one executable name', 'e.g. kubectl nixrun which psql');
   for (const exe of args.executables) checkExecutableName(exe);
 
-  const table = loadTable(tableFiles(io.env));
+  const table = tableFor(io.env);
   const results: Resolution[] = [];
   let exit: number = ExitCode.ok;
   for (const exe of args.executables) {

@@ -67,8 +67,8 @@ export class Ui {
   /** Errors are printed even with --quiet: one line, plus a hint line when there is one. */
   error(err: unknown): void {
     const { message, hint } = describeError(err);
-    this.io.stderr.write(`${this.color.red('error:')} ${message}\n`);
-    if (hint) this.io.stderr.write(`${this.color.dim(`hint: ${hint}`)}\n`);
+    this.io.stderr.write(`${this.color.red('error:')} ${printable(message)}\n`);
+    if (hint) this.io.stderr.write(`${this.color.dim(`hint: ${printable(hint)}`)}\n`);
   }
 }
 
@@ -76,6 +76,15 @@ export function describeError(err: unknown): { message: string; hint?: string } 
   if (isNixrunError(err)) return err.hint ? { message: err.message, hint: err.hint } : { message: err.message };
   if (err instanceof Error) return { message: firstLine(err.message) };
   return { message: String(err) };
+}
+
+/**
+ * Messages quote what the user typed: its control characters (a newline, an escape sequence that
+ * would clear the screen) are shown escaped, so an error stays one line and cannot drive the terminal.
+ */
+export function printable(s: string): string {
+  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  return s.trimEnd().replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** URLs may carry user:password@; tokens must never reach the terminal or a CI log. */
