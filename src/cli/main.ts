@@ -94,7 +94,9 @@ function buildParser(argv: string[], io: Io, factory: Factory, setExit: SetExit)
           .example('$0 pick --dry-run -o yaml', 'pick, then print the pod instead of running it'),
       async (args) => {
         const { runCommand } = await import('./run.js');
-        setExit(await runCommand({ ...(args as unknown as RawRunArgs), pick: true }, io, factory));
+        // yargs leaves the command's own word in `_`: it is not a stray argument.
+        const raw = args as unknown as RawRunArgs;
+        setExit(await runCommand({ ...raw, _: (raw._ ?? []).slice(1), pick: true }, io, factory));
       },
     )
     .command(

@@ -90,7 +90,7 @@ function dryRun(plan: RunPlan, io: Io, ui: Ui): number {
 }
 
 /** When the winner is not clear-cut, say so in one line, so the user can choose with --pkgs. */
-export function noteResolution(r: Resolution, ui: Ui): void {
+function noteResolution(r: Resolution, ui: Ui): void {
   if (r.via !== 'executable' || r.clearCut) return;
   const others = r.candidates.filter((c) => c.attr !== r.attr).slice(0, 3).map((c) => c.attr);
   if (others.length === 0) return;

@@ -17,7 +17,7 @@ const HIGH_WATER = 1 << 20;
  * and runtimes with idle-stream timeouts from dropping a quiet session (kubernetes#128314), and
  * a connection that stops answering is closed so the session can resume from the logs.
  */
-export const DEFAULT_PING_MS = 20_000;
+const DEFAULT_PING_MS = 20_000;
 
 export interface AttachOptions {
   pod: string;

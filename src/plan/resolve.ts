@@ -1,7 +1,6 @@
 import { UsageError } from '../errors.js';
 import { imageFor } from '../image/for-plan.js';
 import { GATE_PACKAGE, INIT_PACKAGE } from '../pod/command.js';
-import { podFor } from '../pod/for-plan.js';
 import { basename } from '../pod/manifest.js';
 import { capabilityAdvice, profilePackages } from '../pod/profiles.js';
 import { resolveExecutable, resolvePackage, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
@@ -14,9 +13,6 @@ export interface ResolveInput {
   /** Could the user have been asked (a terminal)? Without one, a tie between providers is an error. */
   interactive?: boolean;
 }
-
-/** A stand-in owner for the trial pod built at the end of resolvePlan (never sent anywhere). */
-const TRIAL_OWNER = { host: 'trial', pid: 0, user: 'trial', startedAt: new Date(0).toISOString(), session: 'trial' };
 
 /**
  * Decide what to run and resolve every name to a nixpkgs attribute (offline, from the table):
@@ -80,10 +76,9 @@ export function resolvePlan(flags: ValidFlags, input: ResolveInput): RunPlan {
 
   const { executable: _executable, requested: _requested, shellRequested: _shellRequested, configPackages: _configPackages, ...rest } = flags;
   const plan: RunPlan = { ...rest, exe, command, resolutions, packages, addedPackages, shell, warnings, notOnArm64 };
-  // Build the image reference and the pod once now, so that a reference too long or --overrides
-  // that break the pod fail before any I/O; the real ones are built once the architecture is known.
-  const arch = plan.arch === 'auto' ? 'amd64' : plan.arch;
-  podFor(plan, { image: imageFor(plan, arch).ref, arch, owner: TRIAL_OWNER });
+  // Build the reference once now so that bad names and lengths fail before any I/O; the real
+  // one is built again once the architecture is known.
+  imageFor(plan, plan.arch === 'auto' ? 'amd64' : plan.arch);
   return plan;
 }
 

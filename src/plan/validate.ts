@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import { validateRegistry, validateTag } from '../image/ref.js';
 import { parseEnv, parseEnvFrom, parseKeyValues, parseOverrides, parseResources, parseTolerations } from '../pod/parse.js';
 import { isProfileName, PROFILE_NAMES } from '../pod/profiles.js';
-import { basename } from '../pod/manifest.js';
+import { basename, checkOverrides } from '../pod/manifest.js';
 import { checkDnsName, checkExecutableName, checkPackageOrExecutable, SHELL_COMMANDS, splitCommaList } from './names.js';
 import type { RunFlags, Terminal, ValidFlags } from './types.js';
 
@@ -38,6 +38,7 @@ export function validateFlags(flags: RunFlags, terminal: Terminal): ValidFlags {
   const requests = flags.requests === undefined ? undefined : parseResources(flags.requests);
   const limits = flags.limits === undefined ? undefined : parseResources(flags.limits);
   const overrides = flags.overrides === undefined ? undefined : parseOverrides(flags.overrides);
+  if (overrides !== undefined) checkOverrides(overrides);
   const podRunningTimeoutSeconds = parseDuration(flags.podRunningTimeout, '--pod-running-timeout');
   const deadlineSeconds = parseDuration(flags.deadline, '--deadline');
   if (podRunningTimeoutSeconds <= 0) throw new UsageError('--pod-running-timeout must be longer than 0s');

@@ -5,8 +5,8 @@ import { strategicMerge } from './merge.js';
 import { applyProfile, needsPingSysctl, type ProfileName } from './profiles.js';
 
 export const CONTAINER_NAME = 'nixrun';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'kubectl-nixrun';
+const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+const MANAGED_BY = 'kubectl-nixrun';
 export const MANAGED_BY_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
 /** `--keep`: gc leaves the pod alone even after its owner process is gone (only --ttl removes it). */
 export const KEEP_ANNOTATION = 'nixrun.dev/keep';
@@ -144,6 +144,12 @@ export function buildPod(input: PodInput): V1Pod {
   const broken = sessionInvariantBroken(merged, input.name);
   if (broken) throw new UsageError(`--overrides must not change ${broken}`, 'the session creates, attaches to and deletes this one pod: override other fields');
   return merged;
+}
+
+/** Refuse --overrides that would break the session's pod, before anything else happens (a stand-in pod is enough: a patch acts by paths and merge keys). */
+export function checkOverrides(overrides: unknown): void {
+  const owner = { host: '', pid: 0, user: '', startedAt: '', session: '' };
+  buildPod({ name: 'nixrun-check-xxxxx', image: 'x', command: ['x'], stdin: true, tty: false, env: [], profile: 'restricted', packages: [], exe: 'x', activeDeadlineSeconds: 1, owner, overrides });
 }
 
 /**

@@ -32,13 +32,18 @@ export function recordingFactory(calls: unknown[]): Factory {
 
 /**
  * Run the CLI in this process (gh's iostreams.Test(), kubectl's NewTestIOStreams): main(argv, io)
- * with buffers for the streams and exactly `env` as the environment. No build needed.
+ * with buffers for the streams and exactly `env` as the environment. No build needed. With
+ * `terminal`, stdin and stderr claim to be a TTY, so the interactive paths are taken.
  */
-export async function runMain(argv: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; factory?: Factory } = {}): Promise<MainResult> {
+export async function runMain(argv: string[], opts: { env?: NodeJS.ProcessEnv; stdin?: string; factory?: Factory; terminal?: boolean } = {}): Promise<MainResult> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const stdin = new PassThrough();
-  stdin.end(opts.stdin ?? '');
+  if (opts.terminal) {
+    // Looks like a terminal to the CLI (prompts would be drawn), and stays open as one does.
+    Object.assign(stdin, { isTTY: true, setRawMode: () => stdin });
+    Object.assign(stderr, { isTTY: true });
+  } else stdin.end(opts.stdin ?? '');
   let out = '';
   let err = '';
   stdout.on('data', (d: Buffer) => (out += d.toString()));

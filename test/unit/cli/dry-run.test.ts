@@ -95,3 +95,30 @@ describe('bad input: one line, exit 2 (127 for unknown executables), nothing on 
     expect(lines.length).toBeLessThanOrEqual(2);
   });
 });
+
+describe('Complete → Validate → Run: every flag is checked before anything is asked', () => {
+  it.each([
+    [['pick', '--env', 'BAD']],
+    [['--env', 'BAD']], // nothing named on a terminal: the picker would start
+    [['pick', '--overrides', '{"spec":{"restartPolicy":"Always"}}', '--dry-run']],
+    [['-p', 'a b', 'nc']], // nc has several providers: the provider question would come first
+  ])('%j on a terminal: the usage error, and no prompt drawn', async (args) => {
+    const r = await runMain(args, { env: offline, terminal: true });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^error: [^\n]+\n(hint: [^\n]+\n)?$/);
+  });
+
+  it('the picker needs a terminal', async () => {
+    const r = await runMain(['pick', '--dry-run'], { env: offline });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: the picker needs a terminal/);
+  });
+});
+
+describe('pick', () => {
+  it('`pick` is not a stray argument of its own command; strays after it are', async () => {
+    const r = await runMain(['pick', '--dry-run', 'extra'], { env: offline, terminal: true });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: unknown argument: extra/);
+  });
+});
