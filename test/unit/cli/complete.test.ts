@@ -3,13 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { emptyHome, runMain } from '../../support/main.js';
-
-function candidates(stdout: string): { values: string[]; directive: number } {
-  const lines = stdout.trimEnd().split('\n');
-  const last = lines.pop()!;
-  expect(last).toMatch(/^:\d+$/);
-  return { values: lines, directive: Number(last.slice(1)) };
-}
+import { completionCandidates as candidates } from '../../support/cli.js';
 
 describe('__complete (cobra protocol, as kubectl_complete-nixrun answers it)', () => {
   it('--pkgs psq offers postgresql, without a trailing space', async () => {

@@ -3,15 +3,10 @@ import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../../support/cli.js';
+import { completionCandidates, ROOT, runCli } from '../../support/cli.js';
 
 // The in-process tests cover the commands; these few run the built binary, as kubectl does.
-function candidates(stdout: string): { values: string[]; directive: number } {
-  const lines = stdout.trimEnd().split('\n');
-  const last = lines.pop()!;
-  expect(last).toMatch(/^:\d+$/);
-  return { values: lines, directive: Number(last.slice(1)) };
-}
+const candidates = completionCandidates;
 
 describe('the built binary (smoke)', () => {
   it('--help goes to stdout with exit 0', async () => {
