@@ -3,9 +3,10 @@ import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { UsageError } from '../errors.js';
-import { loadTable } from '../resolve/index.js';
+import type { Table } from '../resolve/index.js';
 import type { Io } from '../ui/output.js';
-import { PROFILE_NAMES } from './args.js';
+import { tableFor } from './env.js';
+import { COMMANDS, GLOBAL_FLAGS, type Command, type Flag } from './flags.js';
 import { KUBECTL_HELPER } from './kubectl-helper.js';
 
 /** Cobra's directives: kubectl (1.26+) reads them from `kubectl_complete-nixrun`'s last line. */
@@ -13,88 +14,95 @@ const NO_FILE_COMP = 4;
 const NO_SPACE = 2;
 const MAX = 200;
 
-const VALUE_FLAGS: Record<string, string> = {
-  '-n': 'namespace',
-  '--namespace': 'namespace',
-  '--context': 'context',
-  '--kubeconfig': 'file',
-  '-p': 'pkgs',
-  '--pkgs': 'pkgs',
-  '--profile': 'profile',
-  '--arch': 'arch',
-  '-o': 'output',
-  '--output': 'output',
-  '--image-pull-policy': 'pull',
-  '-e': 'none',
-  '--env': 'none',
-  '--env-from': 'none',
-  '--registry': 'none',
-  '--tag': 'none',
-  '--service-account': 'none',
-  '--node': 'none',
-  '--toleration': 'none',
-  '--requests': 'none',
-  '--limits': 'none',
-  '-l': 'none',
-  '--labels': 'none',
-  '--annotations': 'none',
-  '--overrides': 'none',
-  '--pod-running-timeout': 'none',
-  '--deadline': 'none',
-  '--ttl': 'none',
-};
+const ALL_COMMANDS: Command[] = Object.values(COMMANDS);
+const SUBCOMMANDS = ALL_COMMANDS.filter((c) => c.words.length > 0);
 
-const BOOL_FLAGS = ['-i', '--stdin', '-t', '--tty', '--host-network', '--no-init', '--no-preflight', '--no-sweep', '--keep', '--dry-run', '--pick', '-q', '--quiet', '--version', '--help'];
-const SUBCOMMANDS = ['which', 'gc', 'pick', 'config', 'completion'];
+/** The words that name a flag (`-n`, `--namespace`), in the command's order, then the global ones. */
+function flagWords(command: Command): string[] {
+  return [...command.flags, ...GLOBAL_FLAGS].flatMap((f) => [...(f.alias ? [`-${f.alias}`] : []), f.type === 'boolean' && f.default === true ? `--no-${f.name}` : `--${f.name}`]).concat('--help');
+}
+
+/** The flags of `command` that take a value, by every word that names them. */
+function valueFlags(command: Command): Map<string, Flag> {
+  const byWord = new Map<string, Flag>();
+  for (const f of [...command.flags, ...GLOBAL_FLAGS]) {
+    if (f.type === 'boolean' || f.type === 'count') continue;
+    byWord.set(`--${f.name}`, f);
+    if (f.alias) byWord.set(`-${f.alias}`, f);
+  }
+  return byWord;
+}
+
+/** Which command the words before the cursor select (the run command unless a subcommand's words lead). */
+function commandOf(positionals: string[]): Command {
+  return SUBCOMMANDS.find((c) => c.words[0] === positionals[0]) ?? COMMANDS.run;
+}
 
 /**
  * `__complete ARGS… PARTIAL`: the cobra protocol that kubectl uses for plugins. Offline and
- * fast: packages and executables from the bundled table, contexts and namespaces from the
- * kubeconfig (no API call).
+ * fast: flags from the flag table, packages and executables from the bundled table, contexts and
+ * namespaces from the kubeconfig (no API call).
  */
 export function complete(args: string[], io: Io): number {
   const words = args.length === 0 ? [''] : args;
   const partial = words[words.length - 1]!;
-  const prev = words[words.length - 2];
+  const before = words.slice(0, -1);
+  const prev = before[before.length - 1];
   let out: string[] = [];
   let directive = NO_FILE_COMP;
 
-  const afterDashDash = words.slice(0, -1).includes('--');
+  // The positionals so far: words that are neither flags nor a flag's value (of any command: the
+  // command is not known before its word is found).
+  const anyValueFlag = new Map(ALL_COMMANDS.flatMap((c) => [...valueFlags(c)]));
+  const positionals = before.filter((w, i) => !w.startsWith('-') && !(i > 0 && anyValueFlag.has(before[i - 1]!)));
+  const command = commandOf(positionals);
+  const valued = valueFlags(command);
   const eq = partial.indexOf('=');
   const [flag, valuePrefix] = partial.startsWith('-') && eq > 0 ? [partial.slice(0, eq), partial.slice(eq + 1)] : [undefined, undefined];
-  const valueKind = flag !== undefined ? VALUE_FLAGS[flag] : prev !== undefined ? VALUE_FLAGS[prev] : undefined;
+  const valueFlag = flag !== undefined ? valued.get(flag) : prev !== undefined ? valued.get(prev) : undefined;
 
-  if (afterDashDash) {
+  if (before.includes('--')) {
     directive = 0; // The command's own arguments: let the shell complete files.
-  } else if (valueKind !== undefined) {
-    const p = valuePrefix ?? partial;
-    const values = valuesFor(valueKind, p, io.env);
-    if (valueKind === 'file') directive = 0;
+  } else if (valueFlag !== undefined) {
+    const values = valuesFor(valueFlag, valuePrefix ?? partial, io.env);
+    if (valueFlag.values === 'file') directive = 0;
     out = flag !== undefined ? values.map((v) => `${flag}=${v}`) : values;
-    if (valueKind === 'pkgs') directive |= NO_SPACE;
+    if (valueFlag.values === 'pkgs') directive |= NO_SPACE;
   } else if (partial.startsWith('-')) {
-    out = [...Object.keys(VALUE_FLAGS), ...BOOL_FLAGS].filter((f) => f.startsWith(partial));
+    out = flagWords(command).filter((f) => f.startsWith(partial));
   } else {
-    const positionals = words.slice(0, -1).filter((w, i, all) => !w.startsWith('-') && !(all[i - 1] !== undefined && VALUE_FLAGS[all[i - 1]!] !== undefined));
-    if (positionals[0] === 'which') out = prefixed(loadTable().executables(), partial);
-    else if (positionals[0] === 'completion') out = ['bash', 'zsh', 'fish'].filter((s) => s.startsWith(partial));
-    else if (positionals[0] === 'config') out = ['view'].filter((s) => s.startsWith(partial));
-    else if (positionals.length === 0) out = [...SUBCOMMANDS, 'shell'].filter((s) => s.startsWith(partial)).concat(prefixed(loadTable().executables(), partial));
+    const done = positionals.slice(command.words.length);
+    const { positional } = command;
+    if (command === COMMANDS.run) {
+      if (positionals.length === 0) out = [...SUBCOMMANDS.map((c) => c.words[0]!), 'shell'].filter((s) => s.startsWith(partial)).concat(executables(io, partial));
+    } else if (positionals.length < command.words.length) {
+      out = [command.words[positionals.length]!].filter((s) => s.startsWith(partial));
+    } else if (positional === 'executables') {
+      out = executables(io, partial);
+    } else if (positional !== undefined && done.length === 0) {
+      out = positional.filter((s) => s.startsWith(partial));
+    }
   }
   io.stdout.write(out.slice(0, MAX).map((s) => `${s}\n`).join('') + `:${directive}\n`);
   return 0;
 }
 
-function valuesFor(kind: string, prefix: string, env: NodeJS.ProcessEnv): string[] {
-  switch (kind) {
-    case 'profile':
-      return PROFILE_NAMES.filter((p) => p.startsWith(prefix));
-    case 'arch':
-      return ['auto', 'amd64', 'arm64'].filter((p) => p.startsWith(prefix));
-    case 'output':
-      return ['yaml', 'json'].filter((p) => p.startsWith(prefix));
-    case 'pull':
-      return ['Always', 'IfNotPresent', 'Never'].filter((p) => p.startsWith(prefix));
+function executables(io: Io, prefix: string): string[] {
+  return prefixed(tableOrNothing(io.env)?.executables() ?? [], prefix);
+}
+
+/** Completion must never fail loudly: an unreadable table (NIXRUN_TABLE) offers nothing. */
+function tableOrNothing(env: NodeJS.ProcessEnv): Table | undefined {
+  try {
+    return tableFor(env);
+  } catch {
+    return undefined;
+  }
+}
+
+function valuesFor(flag: Flag, prefix: string, env: NodeJS.ProcessEnv): string[] {
+  if (flag.choices) return flag.choices.filter((p) => p.startsWith(prefix));
+  switch (flag.values) {
     case 'context':
       return kubeconfigs(env).contexts.filter((c) => c.startsWith(prefix));
     case 'namespace':
@@ -104,7 +112,8 @@ function valuesFor(kind: string, prefix: string, env: NodeJS.ProcessEnv): string
       const i = prefix.lastIndexOf(',');
       const head = i === -1 ? '' : prefix.slice(0, i + 1);
       const last = prefix.slice(i + 1);
-      const table = loadTable();
+      const table = tableOrNothing(env);
+      if (!table) return [];
       // Typing a command (psq…) offers the package that provides it (postgresql) as well.
       const exes = prefixed(table.executables(), last);
       const providers = exes.slice(0, 50).flatMap((e) => table.candidates(e).slice(0, 1).map((c) => c.attr));

@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import type { Io } from '../ui/output.js';
-import { configPath, loadConfigFile, resolveSettings, type Setting } from './config.js';
+import { loadConfigFile, resolveSettings, type Setting } from './config.js';
+import { configPath } from './env.js';
 
 /** `config view`: the effective configuration, each value with where it came from. */
 export async function configView(io: Io): Promise<number> {

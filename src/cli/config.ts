@@ -1,8 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
-import { UsageError } from '../errors.js';
-import { PROFILE_NAMES } from './args.js';
-import { xdgPath } from '../xdg.js';
+import { errnoCode, firstLine, UsageError } from '../errors.js';
+import type { RunFlags } from '../plan/types.js';
+import { isProfileName, PROFILE_NAMES } from '../pod/profiles.js';
+import { splitCommaList } from '../plan/names.js';
+import { DEFAULTS, nixrunEnv } from './env.js';
+import type { RawRunArgs } from './run.js';
+
 
 /** What the config file may set; every key is optional. */
 export interface FileConfig {
@@ -34,13 +38,6 @@ export interface Settings {
   configFound: boolean;
 }
 
-export const DEFAULTS = {
-  registry: 'nixery.dev',
-  profile: 'restricted',
-  podRunningTimeout: '5m',
-  deadline: '4h',
-} as const;
-
 const KEYS: Record<keyof FileConfig, 'string' | 'string[]' | 'map' | 'aliases'> = {
   registry: 'string',
   profile: 'string',
@@ -51,19 +48,18 @@ const KEYS: Record<keyof FileConfig, 'string' | 'string[]' | 'map' | 'aliases'> 
   aliases: 'aliases',
 };
 
-/** ${NIXRUN_CONFIG} or ${XDG_CONFIG_HOME:-~/.config}/kubectl-nixrun/config.yaml */
-export function configPath(env: NodeJS.ProcessEnv): string {
-  if (env.NIXRUN_CONFIG) return env.NIXRUN_CONFIG;
-  return xdgPath('config', 'config.yaml', env);
-}
-
 /**
  * Read and validate the config file. A bad key or value is an error that names the file, the line
  * and the key.
  */
 export async function loadConfigFile(path: string): Promise<FileConfig | undefined> {
   if (!existsSync(path)) return undefined;
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read the config file ${path} (${errnoCode(err) ?? String(err)})`, 'fix the file, or point NIXRUN_CONFIG at another one');
+  }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const at = (offset: number | undefined) => (offset === undefined ? '' : `:${lines.linePos(offset).line}`);
@@ -73,7 +69,13 @@ export async function loadConfigFile(path: string): Promise<FileConfig | undefin
   }
   const root = doc.contents;
   if (root === null || root === undefined) return {};
-  const data = doc.toJS() as unknown;
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // Well-formed YAML that still cannot become data (an alias bomb: yaml refuses "excessive alias count").
+    throw new UsageError(`${path}: invalid YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`, 'fix the file or remove it');
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new UsageError(`${path}: the config must be a mapping of keys to values`);
   const out: FileConfig = {};
   const rangeOf = (key: string): number | undefined => {
@@ -82,13 +84,13 @@ export async function loadConfigFile(path: string): Promise<FileConfig | undefin
   };
   for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
     const where = `${path}${at(rangeOf(key))}`;
-    const kind = KEYS[key as keyof FileConfig];
+    const kind = Object.hasOwn(KEYS, key) ? KEYS[key as keyof FileConfig] : undefined;
     if (!kind) throw new UsageError(`${where}: unknown key "${key}"`, `known keys: ${Object.keys(KEYS).join(', ')}`);
     const bad = (what: string) => new UsageError(`${where}: "${key}" must be ${what}`);
     switch (kind) {
       case 'string':
         if (typeof value !== 'string' || value.length === 0) throw bad('a non-empty string');
-        if (key === 'profile' && !(PROFILE_NAMES as readonly string[]).includes(value)) throw bad(`one of ${PROFILE_NAMES.join(', ')}`);
+        if (key === 'profile' && !isProfileName(value)) throw bad(`one of ${PROFILE_NAMES.join(', ')}`);
         (out as Record<string, unknown>)[key] = value;
         break;
       case 'string[]':
@@ -101,12 +103,13 @@ export async function loadConfigFile(path: string): Promise<FileConfig | undefin
         break;
       case 'aliases': {
         if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('a mapping of names to package lists ("db: postgresql,pgcli")');
-        const aliases: Record<string, string[]> = {};
-        for (const [name, pkgs] of Object.entries(value as Record<string, unknown>)) {
-          const list = Array.isArray(pkgs) ? pkgs.map(String) : typeof pkgs === 'string' ? pkgs.split(',') : undefined;
-          if (!list || list.length === 0) throw new UsageError(`${where}: alias "${name}" must be a comma-separated string or a list of packages`);
-          aliases[name] = list.map((s) => s.trim()).filter((s) => s.length > 0);
-        }
+        const aliases = Object.fromEntries(
+          Object.entries(value as Record<string, unknown>).map(([name, pkgs]) => {
+            const list = Array.isArray(pkgs) ? pkgs.map(String) : typeof pkgs === 'string' ? pkgs.split(',') : undefined;
+            if (!list || list.length === 0) throw new UsageError(`${where}: alias "${name}" must be a comma-separated string or a list of packages`);
+            return [name, list.map((s) => s.trim()).filter((s) => s.length > 0)];
+          }),
+        );
         out.aliases = aliases;
         break;
       }
@@ -124,16 +127,43 @@ export function resolveSettings(
 ): Settings {
   const pick = <T>(flag: T | undefined, envValue: T | undefined, fileValue: T | undefined, def: T): Setting<T> =>
     flag !== undefined ? { value: flag, source: 'flag' } : envValue !== undefined ? { value: envValue, source: 'env' } : fileValue !== undefined ? { value: fileValue, source: 'file' } : { value: def, source: 'default' };
-  const e = (k: string) => (env[k] === undefined || env[k] === '' ? undefined : env[k]);
+  const e = nixrunEnv(env);
   return {
-    registry: pick(flags.registry, e('NIXRUN_REGISTRY'), file?.registry, DEFAULTS.registry),
-    profile: pick(flags.profile, e('NIXRUN_PROFILE'), file?.profile, DEFAULTS.profile),
-    podRunningTimeout: pick(flags.podRunningTimeout, e('NIXRUN_POD_RUNNING_TIMEOUT'), file?.podRunningTimeout, DEFAULTS.podRunningTimeout),
-    deadline: pick(flags.deadline, e('NIXRUN_DEADLINE'), file?.deadline, DEFAULTS.deadline),
-    extraPackages: pick(undefined, e('NIXRUN_EXTRA_PACKAGES')?.split(',').filter(Boolean), file?.extraPackages, []),
+    registry: pick(flags.registry, e.registry, file?.registry, DEFAULTS.registry),
+    profile: pick(flags.profile, e.profile, file?.profile, DEFAULTS.profile),
+    podRunningTimeout: pick(flags.podRunningTimeout, e.podRunningTimeout, file?.podRunningTimeout, DEFAULTS.podRunningTimeout),
+    deadline: pick(flags.deadline, e.deadline, file?.deadline, DEFAULTS.deadline),
+    extraPackages: pick(undefined, e.extraPackages, file?.extraPackages, []),
     labels: pick(undefined, undefined, file?.labels, {}),
     aliases: pick(undefined, undefined, file?.aliases, {}),
     configPath: path,
     configFound: file !== undefined,
   };
+}
+
+/**
+ * Flags win over NIXRUN_* variables, which win over the config file. A config alias used as the
+ * executable ("db: postgresql,pgcli") becomes those packages and a shell (or the command).
+ */
+export function applySettings(raw: RawRunArgs, s: Settings): RunFlags {
+  const out: RunFlags = {
+    ...raw,
+    registry: s.registry.value,
+    profile: s.profile.value,
+    podRunningTimeout: s.podRunningTimeout.value,
+    deadline: s.deadline.value,
+    configPackages: s.extraPackages.value,
+  };
+  const fileLabels = Object.entries(s.labels.value).map(([k, v]) => `${k}=${v}`);
+  if (fileLabels.length > 0) out.labels = [...fileLabels, ...(raw.labels ?? [])];
+  // An alias works in --pkgs too (`--pkgs db,jq shell`).
+  const aliases = s.aliases.value;
+  const aliasOf = (name: string) => (Object.hasOwn(aliases, name) ? aliases[name] : undefined);
+  if (raw.pkgs && Object.keys(aliases).length > 0) out.pkgs = splitCommaList(raw.pkgs).flatMap((p) => aliasOf(p) ?? [p]);
+  const alias = raw.executable === undefined ? undefined : aliasOf(raw.executable);
+  if (alias) {
+    out.pkgs = [...(out.pkgs ?? []), ...alias];
+    delete out.executable;
+  }
+  return out;
 }

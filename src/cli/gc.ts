@@ -1,14 +1,15 @@
+import { parseDuration } from '../duration.js';
 import { ExitCode } from '../errors.js';
-import { connect } from '../kube/client.js';
+import { findStale } from '../gc/index.js';
 import { explainApiError } from '../kube/errors.js';
 import { deletePod } from '../kube/pods.js';
-import { findStale } from '../session/gc.js';
 import { Ui, type Io } from '../ui/output.js';
+import type { Factory } from './factory.js';
 
 export interface GcArgs {
   allNamespaces: boolean;
   dryRun: boolean;
-  ttlSeconds?: number;
+  ttl?: string;
   namespace?: string;
   context?: string;
   kubeconfig?: string;
@@ -19,12 +20,13 @@ export interface GcArgs {
  * `gc`: delete our pods that nobody will come back for: owner process gone (same host), finished,
  * or older than --ttl. One line per pod on stdout: namespace/name and why.
  */
-export async function gcCommand(args: GcArgs, io: Io): Promise<number> {
+export async function gcCommand(args: GcArgs, io: Io, factory: Factory): Promise<number> {
+  const ttlSeconds = args.ttl === undefined ? undefined : parseDuration(args.ttl);
   const ui = new Ui(io, { quiet: args.quiet });
-  const kube = connect({ namespace: args.namespace, context: args.context, kubeconfig: args.kubeconfig }, io.env);
+  const kube = await factory.kube({ namespace: args.namespace, context: args.context, kubeconfig: args.kubeconfig }, io.env);
   let stale;
   try {
-    stale = await findStale(kube, { allNamespaces: args.allNamespaces, ...(args.ttlSeconds === undefined ? {} : { ttlMs: args.ttlSeconds * 1000 }) });
+    stale = await findStale(kube, { allNamespaces: args.allNamespaces, ttlMs: ttlSeconds === undefined ? undefined : ttlSeconds * 1000 });
   } catch (err) {
     throw explainApiError(err, { action: 'list pods', namespace: kube.namespace, server: kube.server });
   }

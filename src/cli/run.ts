@@ -1,96 +1,77 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { stringify } from 'yaml';
-import { fileChoiceStore, loadTable, resolveExecutable, tableAgeDays, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
+import { UsageError } from '../errors.js';
+import { imageFor } from '../image/for-plan.js';
+import { podFor } from '../pod/for-plan.js';
+import { resolvePlan, splitCommaList, validateFlags, type RunFlags, type RunPlan, type Terminal } from '../plan/index.js';
+import { fileChoiceStore, resolveExecutable, tableAgeDays, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
+import { currentOwner } from '../session/owner.js';
 import type { Io } from '../ui/output.js';
 import { Ui } from '../ui/output.js';
-import type { RawRunArgs } from './args.js';
-import { configPath, loadConfigFile, resolveSettings, type Settings } from './config.js';
-import { currentOwner } from './owner.js';
-import { imageFor, planRun, podFor, splitCommaList, type RunPlan } from './plan.js';
 import { xdgPath } from '../xdg.js';
+import { applySettings, loadConfigFile, resolveSettings } from './config.js';
+import { configPath, nixrunEnv, tableFor } from './env.js';
+import type { Factory } from './factory.js';
 
 const STALE_TABLE_DAYS = 90;
 
-export async function runCommand(rawArgs: RawRunArgs, io: Io): Promise<number> {
+/** The run command's flags as yargs hands them over: the settings are not applied yet. */
+export type RawRunArgs = Omit<RunFlags, 'registry' | 'profile' | 'podRunningTimeout' | 'deadline' | 'configPackages'> &
+  Partial<Pick<RunFlags, 'registry' | 'profile' | 'podRunningTimeout' | 'deadline'>>;
+
+/** Complete (settings) → Validate (every flag, before any prompt) → ask → resolve → dry-run or session. */
+export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory): Promise<number> {
   const ui = new Ui(io, { quiet: rawArgs.quiet, verbosity: rawArgs.verbose ?? 0 });
   const path = configPath(io.env);
   const settings = resolveSettings(rawArgs, io.env, await loadConfigFile(path), path);
-  let raw = applySettings(rawArgs, settings);
-  const table = loadTable();
+  const flags = applySettings(rawArgs, settings);
+  const terminal: Terminal = { stdinIsTTY: Boolean(io.stdin.isTTY), stdoutIsTTY: Boolean(io.stdout.isTTY) };
+  let valid = validateFlags(flags, terminal);
+
   // Prompts draw on stderr, so stdout may be a pipe (e.g. --dry-run -o json > pod.json).
   const interactive = Boolean(io.stdin.isTTY && io.stderr.isTTY);
+  const nothingNamed = flags.executable === undefined && (flags['--'] ?? []).length === 0 && (flags.pkgs ?? []).length === 0;
+  const usePicker = Boolean(flags.pick) || (nothingNamed && interactive);
+  if (usePicker && !interactive) throw new UsageError('the picker needs a terminal (stdin and stderr)', 'name what to run instead, e.g. kubectl nixrun --pkgs curl,jq shell');
+  const table = tableFor(io.env);
   const choices = fileChoiceStore(io.env);
-  const nothingNamed = raw.executable === undefined && (raw['--'] ?? []).length === 0 && (raw.pkgs ?? []).length === 0;
-  const usePicker = Boolean(raw.pick) || (nothingNamed && interactive);
   if (usePicker) {
     // Loaded only here: the picker and its prompt library cost nothing to other commands.
     const { pickPackages } = await import('../picker/index.js');
     const picked = await pickPackages(table, io);
-    raw = { ...raw, pkgs: [...(raw.pkgs ?? []), ...picked.packages], ...(picked.command ? { '--': picked.command } : {}) };
+    valid = validateFlags({ ...flags, pkgs: [...(flags.pkgs ?? []), ...picked.packages], '--': picked.command ?? flags['--'] }, terminal);
   } else if (interactive) {
-    await askAmbiguous(raw, table, io, choices);
+    await askAmbiguous(flags, table, io, choices);
   }
-  const plan = planRun(raw, {
-    table,
-    stdinIsTTY: Boolean(io.stdin.isTTY),
-    stdoutIsTTY: Boolean(io.stdout.isTTY),
-    env: io.env,
-    choices,
-    extraPackages: settings.extraPackages.value,
-    interactive,
-  });
+  const plan = resolvePlan(valid, { table, choices, interactive });
   warnIfStale(table, ui, io.env);
   for (const w of plan.warnings) ui.warn(w);
   for (const r of plan.resolutions) noteResolution(r, ui);
 
   if (usePicker) ui.info(`image: ${imageFor(plan, plan.arch === 'auto' ? 'amd64' : plan.arch).ref}`);
   if (plan.dryRun) return dryRun(plan, io, ui);
+  const kube = await factory.kube({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }, io.env);
   const { runSession } = await import('../session/index.js');
-  return runSession(plan, ui, io, { suggest: (name) => table.suggest(name, 3) });
-}
-
-/**
- * Flags win over NIXRUN_* variables, which win over the config file. A config alias used as the
- * executable ("db: postgresql,pgcli") becomes those packages and a shell (or the command).
- */
-function applySettings(raw: RawRunArgs, s: Settings): RawRunArgs {
-  const out: RawRunArgs = {
-    ...raw,
-    registry: s.registry.value,
-    profile: s.profile.value,
-    podRunningTimeout: s.podRunningTimeout.value,
-    deadline: s.deadline.value,
-  };
-  const fileLabels = Object.entries(s.labels.value).map(([k, v]) => `${k}=${v}`);
-  if (fileLabels.length > 0) out.labels = [...fileLabels, ...(raw.labels ?? [])];
-  // An alias works in --pkgs too (`--pkgs db,jq shell`).
-  const aliases = s.aliases.value;
-  if (raw.pkgs && Object.keys(aliases).length > 0) out.pkgs = splitCommaList(raw.pkgs).flatMap((p) => aliases[p] ?? [p]);
-  const alias = raw.executable === undefined ? undefined : aliases[raw.executable];
-  if (alias) {
-    out.pkgs = [...(out.pkgs ?? []), ...alias];
-    delete out.executable;
-  }
-  return out;
+  return runSession(plan, { kube, ui, io, suggest: (name) => table.suggest(name, 3), pingMs: nixrunEnv(io.env).pingIntervalMs });
 }
 
 /**
  * On a terminal, when several packages provide a typed executable and none clearly wins, ask
- * once and remember the answer. Without a terminal nothing is asked: planRun takes the ranked
+ * once and remember the answer. Without a terminal nothing is asked: resolvePlan takes the ranked
  * default, or refuses a real tie with the candidates.
  */
-async function askAmbiguous(raw: RawRunArgs, table: Table, io: Io, choices: ChoiceStore): Promise<void> {
+async function askAmbiguous(flags: RunFlags, table: Table, io: Io, choices: ChoiceStore): Promise<void> {
   const names = [
-    ...(raw.executable && raw.executable !== 'shell' ? [raw.executable] : []),
-    ...splitCommaList(raw.pkgs).filter((p) => !table.hasAttribute(p)),
+    ...(flags.executable && flags.executable !== 'shell' ? [flags.executable] : []),
+    ...splitCommaList(flags.pkgs).filter((p) => !table.hasAttribute(p)),
   ];
   for (const exe of names) {
     let r: Resolution;
     try {
       r = resolveExecutable(table, exe, { choices });
     } catch {
-      continue; // planRun reports unknown names with its usual error.
+      continue; // resolvePlan reports unknown names with its usual error.
     }
     if (r.via !== 'executable' || r.clearCut || r.candidates.length < 2) continue;
     const { chooseProvider } = await import('../picker/index.js');
@@ -103,13 +84,13 @@ function dryRun(plan: RunPlan, io: Io, ui: Ui): number {
   if (plan.arch === 'auto') ui.note('--arch auto: no cluster is asked in --dry-run, assuming amd64 nodes');
   const image = imageFor(plan, arch);
   for (const w of image.warnings) ui.warn(w);
-  const pod = podFor(plan, { image: image.ref, arch, owner: currentOwner(), archSelector: true });
+  const pod = podFor(plan, { image: image.ref, arch, owner: currentOwner() });
   io.stdout.write(plan.output === 'json' ? `${JSON.stringify(pod, null, 2)}\n` : stringify(pod, { lineWidth: 0 }));
   return 0;
 }
 
 /** When the winner is not clear-cut, say so in one line, so the user can choose with --pkgs. */
-export function noteResolution(r: Resolution, ui: Ui): void {
+function noteResolution(r: Resolution, ui: Ui): void {
   if (r.via !== 'executable' || r.clearCut) return;
   const others = r.candidates.filter((c) => c.attr !== r.attr).slice(0, 3).map((c) => c.attr);
   if (others.length === 0) return;

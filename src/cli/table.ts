@@ -2,10 +2,11 @@ import { existsSync, mkdirSync, openSync, readSync, closeSync, writeFileSync } f
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { loadOverrides, userTablePath } from '../resolve/index.js';
+import { loadOverrides } from '../resolve/index.js';
 import { buildFromNixIndex, buildFromProgramsSqlite } from '../resolve/table-build.js';
 import { serializeTable } from '../resolve/table-file.js';
 import { Ui, type Io } from '../ui/output.js';
+import { tableFiles } from './env.js';
 
 /**
  * `table update [--from FILE]`: build the user's own table from a nix-index database (default
@@ -23,9 +24,10 @@ export async function tableUpdate(args: { from?: string; system?: string; quiet:
   ui.info(`reading ${kind === 'nix-index' ? 'nix-index database' : 'programs.sqlite'} ${from}…`);
   const today = new Date().toISOString().slice(0, 10);
   const header = { source: `${kind} ${from}`, snapshot: today, generated: new Date().toISOString() };
-  const overrides = loadOverrides(io.env);
+  const files = tableFiles(io.env);
+  const overrides = loadOverrides(files);
   const built = kind === 'nix-index' ? await buildFromNixIndex(from, overrides, header) : await buildFromProgramsSqlite(from, overrides, header, args.system);
-  const out = userTablePath(io.env);
+  const out = files.userFile!;
   mkdirSync(dirname(out), { recursive: true });
   const bytes = serializeTable(built.table);
   writeFileSync(out, bytes);

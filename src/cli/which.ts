@@ -1,11 +1,12 @@
 import { ExitCode, isNixrunError, UsageError } from '../errors.js';
-import { fileChoiceStore, loadTable, resolveExecutable, type Resolution } from '../resolve/index.js';
+import { fileChoiceStore, resolveExecutable, type Resolution } from '../resolve/index.js';
 import { Ui, type Io } from '../ui/output.js';
-import { checkExecutableName } from './plan.js';
+import { checkExecutableName } from '../plan/names.js';
+import { tableFor } from './env.js';
 
 export interface WhichArgs {
   executables: string[];
-  output?: 'json' | undefined;
+  output?: 'json';
   all: boolean;
   forget: boolean;
 }
@@ -16,7 +17,7 @@ export interface WhichArgs {
  */
 export function whichCommand(args: WhichArgs, io: Io): number {
   const ui = new Ui(io);
-  const choices = fileChoiceStore();
+  const choices = fileChoiceStore(io.env);
   if (args.forget) {
     if (args.executables.length === 0) choices.forget();
     for (const exe of args.executables) choices.forget(exe);
@@ -26,7 +27,7 @@ export function whichCommand(args: WhichArgs, io: Io): number {
   if (args.executables.length === 0) throw new UsageError('which needs at least one executable name', 'e.g. kubectl nixrun which psql');
   for (const exe of args.executables) checkExecutableName(exe);
 
-  const table = loadTable();
+  const table = tableFor(io.env);
   const results: Resolution[] = [];
   let exit: number = ExitCode.ok;
   for (const exe of args.executables) {
@@ -45,7 +46,7 @@ export function whichCommand(args: WhichArgs, io: Io): number {
       attribute: r.attr,
       via: r.via,
       clearCut: r.clearCut,
-      candidates: r.candidates.map((c, i) => ({ rank: i + 1, attribute: c.attr, nixery: c.nixery, reasons: c.reasons, ...(c.notBuiltFor ? { notBuiltFor: c.notBuiltFor } : {}) })),
+      candidates: r.candidates.map((c, i) => ({ rank: i + 1, attribute: c.attr, nixery: c.nixery, reasons: c.reasons, notBuiltFor: c.notBuiltFor })),
     }));
     io.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   } else if (args.all) {

@@ -1,1 +1,2 @@
-export { buildImageRef, normalizePackage, validateRegistry, withDigest, type Arch, type ImageRef, type RefInput } from './ref.js';
+export { buildImageRef, normalizePackage, validateRegistry, validateTag, withDigest, type Arch, type ImageRef, type RefInput } from './ref.js';
+export { imageFor } from './for-plan.js';

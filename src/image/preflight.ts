@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ExitCode, NixrunError } from '../errors.js';
+import { errnoCode, ExitCode, NixrunError } from '../errors.js';
 
 export interface PreflightTarget {
   registry: string;
@@ -131,9 +131,5 @@ function looksLikeManifest(body: Buffer): boolean {
 }
 
 function networkReason(err: unknown): string {
-  for (let e: unknown = err, i = 0; e && typeof e === 'object' && i < 4; e = (e as { cause?: unknown }).cause, i++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return err instanceof Error ? err.message : String(err);
+  return errnoCode(err) ?? (err instanceof Error ? err.message : String(err));
 }

@@ -21,7 +21,6 @@ export interface ImageRef {
   tag?: string;
   /** registry/path[:tag] */
   ref: string;
-  warnings: string[];
 }
 
 /** Nixery's only meta-packages; they must come first in the path (nixery.md §1.2). */
@@ -40,8 +39,7 @@ const SEARCH_HINT = 'see https://search.nixos.org/packages for attribute names';
  * attribute to lower case, so a capital in a nested segment (haskellPackages.QuickCheck) can
  * never be served: that is an error, not a warning, because the request would 404 for sure.
  */
-export function normalizePackage(attr: string): { component: string; warnings: string[] } {
-  const warnings: string[] = [];
+export function normalizePackage(attr: string): string {
   if (attr.length === 0) throw new UsageError('empty package name', SEARCH_HINT);
   if (attr.length > 200) throw new UsageError(`package name too long (${attr.length} characters)`, SEARCH_HINT);
   // Nix identifiers cannot start with a digit, so nixpkgs writes _1password-cli; Nixery puts
@@ -71,7 +69,7 @@ export function normalizePackage(attr: string): { component: string; warnings: s
   if (!COMPONENT_RE.test(component)) {
     throw new UsageError(`invalid package name ${JSON.stringify(attr)}: not a valid image path component`, SEARCH_HINT);
   }
-  return { component, warnings };
+  return component;
 }
 
 /** host[:port], lower case; no scheme and no path (Nixery serves at the root). */
@@ -92,7 +90,6 @@ export function validateRegistry(host: string): string {
 /** The Nixery reference for a set of packages (nixery.md §8). */
 export function buildImageRef(input: RefInput): ImageRef {
   const registry = validateRegistry(input.registry);
-  const warnings: string[] = [];
   let shell = input.shell;
   let arch = input.arch;
   const comps = new Set<string>();
@@ -110,9 +107,7 @@ export function buildImageRef(input: RefInput): ImageRef {
     }
     // Not a Nixery meta-package (amd64 is the default): sending it would look up pkgs.amd64.
     if (lower === 'amd64') continue;
-    const { component, warnings: w } = normalizePackage(p);
-    warnings.push(...w);
-    comps.add(component);
+    comps.add(normalizePackage(p));
   }
   const metas = META_ORDER.filter((m) => (m === 'shell' ? shell : arch === 'arm64'));
   const packages = [...comps].sort();
@@ -127,14 +122,16 @@ export function buildImageRef(input: RefInput): ImageRef {
       'use fewer packages, or run several sessions',
     );
   }
-  let tag: string | undefined;
-  if (input.tag !== undefined) {
-    if (!TAG_RE.test(input.tag)) {
-      throw new UsageError(`invalid --tag ${JSON.stringify(input.tag)}: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'`);
-    }
-    tag = input.tag;
+  const tag = input.tag === undefined ? undefined : validateTag(input.tag);
+  return { registry, metas, packages, path, tag, ref: tag === undefined ? full : `${full}:${tag}` };
+}
+
+/** A Docker tag (Nixery: a branch or commit of its git source). */
+export function validateTag(tag: string): string {
+  if (!TAG_RE.test(tag)) {
+    throw new UsageError(`invalid --tag ${JSON.stringify(tag)}: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-'`);
   }
-  return { registry, metas, packages, path, ...(tag === undefined ? {} : { tag }), ref: tag === undefined ? full : `${full}:${tag}`, warnings };
+  return tag;
 }
 
 /** registry/path@sha256:… : the tag is dropped, the digest is the real pin (nixery.md §2.4). */

@@ -1,7 +1,8 @@
 import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handler.js';
 import { PassThrough, type Writable } from 'node:stream';
 import type { Kube } from './client.js';
-import { CONTAINER } from './pods.js';
+import { CONTAINER_NAME } from '../pod/manifest.js';
+import { retry } from '../retry.js';
 
 const STDIN = 0;
 const STDOUT = 1;
@@ -16,7 +17,7 @@ const HIGH_WATER = 1 << 20;
  * and runtimes with idle-stream timeouts from dropping a quiet session (kubernetes#128314), and
  * a connection that stops answering is closed so the session can resume from the logs.
  */
-export const DEFAULT_PING_MS = 20_000;
+const DEFAULT_PING_MS = 20_000;
 
 export interface AttachOptions {
   pod: string;
@@ -62,7 +63,7 @@ export interface Attached {
  */
 export async function attach(kube: Kube, opts: AttachOptions): Promise<Attached> {
   const query = new URLSearchParams({
-    container: CONTAINER,
+    container: CONTAINER_NAME,
     stdin: String(opts.stdin !== undefined),
     stdout: 'true',
     stderr: String(!opts.tty),
@@ -147,12 +148,8 @@ export async function attach(kube: Kube, opts: AttachOptions): Promise<Attached>
       send(STDIN, chunk);
       if (ws.bufferedAmount > HIGH_WATER) {
         input.pause();
-        const resume = setInterval(() => {
-          if (ws.readyState !== ws.OPEN || ws.bufferedAmount < HIGH_WATER / 2) {
-            clearInterval(resume);
-            input.resume();
-          }
-        }, 10);
+        const drained = async () => (ws.readyState !== ws.OPEN || ws.bufferedAmount < HIGH_WATER / 2 ? true : undefined);
+        void retry(drained, { firstDelayMs: 10, maxDelayMs: 10, forMs: Infinity }).then(() => input.resume());
       }
     };
     const onEnd = () => {

@@ -1,4 +1,4 @@
-import { ExitCode, NixrunError } from '../errors.js';
+import { causeChain, errnoCode, ExitCode, firstLine, NixrunError } from '../errors.js';
 
 interface StatusBody {
   kind?: string;
@@ -43,19 +43,11 @@ const TLS_TRUST_CODES = new Set([
 /** The message of the innermost cause ("fetch failed" hides what went wrong). */
 function deepestMessage(err: unknown): string {
   let msg = firstLine(String(err));
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+  for (const e of causeChain(err)) {
     const m = (e as { message?: unknown }).message;
     if (typeof m === 'string' && m) msg = firstLine(m);
   }
   return msg;
-}
-
-function errnoCode(err: unknown): string | undefined {
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
 }
 
 function parseStatus(err: unknown): StatusBody | undefined {
@@ -140,9 +132,4 @@ export function explainApiError(err: unknown, ctx: { action: string; namespace: 
 function violations(message: string): string {
   const i = message.indexOf(':', message.indexOf('violates PodSecurity'));
   return i === -1 ? message : message.slice(i + 1).trim();
-}
-
-function firstLine(s: string): string {
-  const i = s.indexOf('\n');
-  return i === -1 ? s : s.slice(0, i);
 }

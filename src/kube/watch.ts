@@ -1,13 +1,15 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { retry, type Attempt } from '../retry.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
 /**
  * A watch that survives the API server going away: when the stream ends or fails it is opened
- * again (with backoff) until `signal` aborts. Without a resourceVersion each (re)start begins
- * with ADDED events for the current state, so a restart never misses a terminal state.
+ * again (with backoff, back to short after any event) until `signal` aborts. Without a
+ * resourceVersion each (re)start begins with ADDED events for the current state, so a restart
+ * never misses a terminal state.
  */
-export function keepWatching<T>(
+export async function keepWatching<T>(
   kc: KubeConfig,
   path: string,
   query: Record<string, string>,
@@ -16,40 +18,34 @@ export function keepWatching<T>(
   onError?: (err: unknown) => void,
 ): Promise<void> {
   const watch = new Watch(kc);
-  return new Promise<void>((resolve) => {
-    let current: AbortController | undefined;
-    let backoff = 200;
-    const stop = () => {
-      current?.abort();
-      resolve();
-    };
-    if (signal.aborted) return stop();
-    signal.addEventListener('abort', stop, { once: true });
-
-    // The stream ended or failed, or could not be opened: open it again a little later.
-    const restart = (err: unknown) => {
-      if (signal.aborted) return;
-      if (err) onError?.(err);
-      setTimeout(start, backoff);
-      backoff = Math.min(backoff * 2, 3000);
-    };
-    const start = () => {
-      if (signal.aborted) return;
+  // One stream: resolves when it ends (or `signal` aborts), rejects when it fails; then again.
+  const stream = (attempt: Attempt) =>
+    new Promise<undefined>((resolve, reject) => {
+      let ctrl: AbortController | undefined;
+      const done = (err: unknown) => {
+        signal.removeEventListener('abort', stop);
+        if (err && !signal.aborted) reject(err);
+        else resolve(undefined);
+      };
+      const stop = () => {
+        ctrl?.abort();
+        done(undefined);
+      };
+      signal.addEventListener('abort', stop, { once: true });
       watch
         .watch(
           path,
           query,
           (type, obj) => {
-            backoff = 200;
+            attempt.resetDelay();
             onEvent(type as WatchEventType, obj as T);
           },
-          restart,
+          done,
         )
-        .then((ctrl) => {
-          current = ctrl;
-          if (signal.aborted) ctrl.abort();
-        }, restart);
-    };
-    start();
-  });
+        .then((c) => {
+          ctrl = c;
+          if (signal.aborted) c.abort();
+        }, done);
+    });
+  await retry<never>(stream, { firstDelayMs: 200, maxDelayMs: 3000, forMs: Infinity, retryIf: () => true, onRetry: (_n, err) => onError?.(err), signal });
 }

@@ -1,14 +1,15 @@
+export { containerCommand, GATE_ARGV, GATE_PACKAGE, GATE_PREAMBLE, INIT_PACKAGE } from './command.js';
+export { podFor } from './for-plan.js';
 export {
+  basename,
   buildPod,
   CONTAINER_NAME,
-  MANAGED_BY,
-  MANAGED_BY_LABEL,
+  KEEP_ANNOTATION,
   MANAGED_BY_SELECTOR,
   OWNER_ANNOTATIONS,
   podName,
   type Owner,
   type PodInput,
 } from './manifest.js';
-export { strategicMerge } from './merge.js';
-export { parseDuration, parseEnv, parseEnvFrom, parseKeyValues, parseOverrides, parseResources, parseTolerations } from './parse.js';
-export { applyProfile, capabilityAdvice, NOBODY, PROFILES, profilePackages, type ProfileName } from './profiles.js';
+export { parseEnv, parseEnvFrom, parseKeyValues, parseOverrides, parseResources, parseTolerations } from './parse.js';
+export { capabilityAdvice, isProfileName, PROFILE_NAMES, profilePackages, type ProfileName } from './profiles.js';

@@ -1,12 +1,15 @@
 import type { V1Container, V1EnvFromSource, V1EnvVar, V1Pod, V1PodSpec, V1Toleration } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
+import { UsageError } from '../errors.js';
 import { strategicMerge } from './merge.js';
 import { applyProfile, needsPingSysctl, type ProfileName } from './profiles.js';
 
 export const CONTAINER_NAME = 'nixrun';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY = 'kubectl-nixrun';
+const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+const MANAGED_BY = 'kubectl-nixrun';
 export const MANAGED_BY_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
+/** `--keep`: gc leaves the pod alone even after its owner process is gone (only --ttl removes it). */
+export const KEEP_ANNOTATION = 'nixrun.dev/keep';
 
 /** Who started a pod and with what: read back by `gc` and by people running kubectl describe. */
 export const OWNER_ANNOTATIONS = {
@@ -51,6 +54,8 @@ export interface PodInput {
   limits?: Record<string, string>;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
+  /** Marks the pod with KEEP_ANNOTATION. */
+  keep?: boolean;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
   activeDeadlineSeconds: number;
   terminationGracePeriodSeconds?: number;
@@ -81,7 +86,7 @@ export function buildPod(input: PodInput): V1Pod {
   if (input.envFrom && input.envFrom.length > 0) container.envFrom = input.envFrom;
   if (input.imagePullPolicy) container.imagePullPolicy = input.imagePullPolicy;
   if (input.requests || input.limits) {
-    container.resources = { ...(input.requests ? { requests: input.requests } : {}), ...(input.limits ? { limits: input.limits } : {}) };
+    container.resources = { requests: input.requests, limits: input.limits };
   }
 
   const nodeSelector: Record<string, string> = { 'kubernetes.io/os': 'linux', ...input.nodeSelector };
@@ -114,7 +119,7 @@ export function buildPod(input: PodInput): V1Pod {
     kind: 'Pod',
     metadata: {
       name: input.name,
-      ...(input.namespace ? { namespace: input.namespace } : {}),
+      namespace: input.namespace,
       labels: {
         ...input.labels,
         [MANAGED_BY_LABEL]: MANAGED_BY,
@@ -122,6 +127,7 @@ export function buildPod(input: PodInput): V1Pod {
       },
       annotations: {
         ...input.annotations,
+        ...(input.keep ? { [KEEP_ANNOTATION]: 'true' } : {}),
         [OWNER_ANNOTATIONS.host]: input.owner.host,
         [OWNER_ANNOTATIONS.pid]: String(input.owner.pid),
         [OWNER_ANNOTATIONS.user]: input.owner.user,
@@ -133,7 +139,31 @@ export function buildPod(input: PodInput): V1Pod {
     },
     spec,
   };
-  return input.overrides === undefined ? pod : (strategicMerge(pod, input.overrides) as V1Pod);
+  if (input.overrides === undefined) return pod;
+  const merged = strategicMerge(pod, input.overrides) as V1Pod;
+  const broken = sessionInvariantBroken(merged, input.name);
+  if (broken) throw new UsageError(`--overrides must not change ${broken}`, 'the session creates, attaches to and deletes this one pod: override other fields');
+  return merged;
+}
+
+/** Refuse --overrides that would break the session's pod, before anything else happens (a stand-in pod is enough: a patch acts by paths and merge keys). */
+export function checkOverrides(overrides: unknown): void {
+  const owner = { host: '', pid: 0, user: '', startedAt: '', session: '' };
+  buildPod({ name: 'nixrun-check-xxxxx', image: 'x', command: ['x'], stdin: true, tty: false, env: [], profile: 'restricted', packages: [], exe: 'x', activeDeadlineSeconds: 1, owner, overrides });
+}
+
+/**
+ * What the session relies on, whatever --overrides did: the pod's name (to watch and delete it),
+ * restartPolicy Never (the exit code is the container's one run), and our container with its
+ * command (Nixery images have no entrypoint).
+ */
+export function sessionInvariantBroken(pod: V1Pod, name: string): string | undefined {
+  if (pod.metadata?.name !== name) return 'metadata.name';
+  if (pod.spec?.restartPolicy !== 'Never') return 'spec.restartPolicy (it must stay Never)';
+  const container = Array.isArray(pod.spec.containers) ? pod.spec.containers.find((c) => c?.name === CONTAINER_NAME) : undefined;
+  if (!container) return `the container "${CONTAINER_NAME}"`;
+  if (!Array.isArray(container.command) || container.command.length === 0) return `the command of container "${CONTAINER_NAME}"`;
+  return undefined;
 }
 
 /** The user's variables win over the defaults, in the user's order. */
@@ -160,7 +190,7 @@ function randomSuffix(): string {
   return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
 }
 
-function basename(p: string): string {
+export function basename(p: string): string {
   const i = p.lastIndexOf('/');
   return i === -1 ? p : p.slice(i + 1);
 }

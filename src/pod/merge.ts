@@ -45,7 +45,7 @@ function merge(base: Json | undefined, patch: Json, field: string | undefined): 
     return out;
   }
   if (Array.isArray(patch)) {
-    const key = field === undefined ? undefined : MERGE_KEYS[field];
+    const key = field !== undefined && Object.hasOwn(MERGE_KEYS, field) ? MERGE_KEYS[field] : undefined;
     if (!key || !Array.isArray(base)) return patch.filter((p) => !(isObject(p) && p.$patch === 'delete')).map(stripDirectives);
     const out: Json[] = [...base];
     for (const item of patch) {

@@ -8,6 +8,11 @@ const QUANTITY_RE = /^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei|[eE][0-9
 const RESOURCE_NAME_RE = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
 
+/** A DNS-1123 subdomain: names of namespaces, nodes, service accounts, Secrets, ConfigMaps. */
+export function isDnsSubdomain(name: string): boolean {
+  return name.length > 0 && name.length <= 253 && DNS_SUBDOMAIN_RE.test(name);
+}
+
 /** -e K=V (the value may contain '=' and be empty). */
 export function parseEnv(items: string[]): Array<{ name: string; value: string }> {
   return items.map((item) => {
@@ -29,7 +34,7 @@ export function parseEnvFrom(items: string[]): V1EnvFromSource[] {
   return items.map((item) => {
     const m = /^(secret|secrets|configmap|configmaps|cm)\/(.+)$/.exec(item);
     const name = m?.[2] ?? '';
-    if (!m || name.length > 253 || !DNS_SUBDOMAIN_RE.test(name)) {
+    if (!m || !isDnsSubdomain(name)) {
       throw new UsageError(`invalid --env-from ${JSON.stringify(item)}: expected secret/NAME or configmap/NAME`, 'e.g. --env-from secret/db-credentials');
     }
     return m[1]!.startsWith('secret') ? { secretRef: { name } } : { configMapRef: { name } };
@@ -45,7 +50,7 @@ function checkKey(key: string, what: string): void {
     name.length > 0 &&
     name.length <= 63 &&
     QUALIFIED_NAME_RE.test(name) &&
-    (prefix === undefined || (prefix.length > 0 && prefix.length <= 253 && DNS_SUBDOMAIN_RE.test(prefix)));
+    (prefix === undefined || isDnsSubdomain(prefix));
   if (!ok) {
     throw new UsageError(`invalid ${what} key ${JSON.stringify(key)}: expected [prefix/]name with letters, digits, '-', '_', '.' (name at most 63)`);
   }
@@ -98,25 +103,6 @@ export function parseResources(s: string): Record<string, string> {
   }
   if (Object.keys(out).length === 0) throw new UsageError(`no resources in ${JSON.stringify(s)}`, 'e.g. cpu=100m,memory=128Mi');
   return out;
-}
-
-const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/** Durations in seconds: "90" (seconds), "90s", "5m", "4h", "1h30m", "1.5h", "2d". */
-export function parseDuration(s: string, flag = 'duration'): number {
-  const text = String(s).trim();
-  if (/^\d+$/.test(text)) return Number(text);
-  const re = /(\d+(?:\.\d+)?)([smhd])/gy;
-  let total = 0;
-  let consumed = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
-    consumed = re.lastIndex;
-  }
-  if (text.length === 0 || consumed !== text.length) {
-    throw new UsageError(`invalid ${flag} ${JSON.stringify(s)}: expected a duration such as 90s, 5m, 4h or 1h30m`);
-  }
-  return Math.round(total);
 }
 
 /** --overrides: a JSON object (a partial Pod) to strategic-merge into the pod. */

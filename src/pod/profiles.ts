@@ -1,10 +1,47 @@
 import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 
-export type ProfileName = 'restricted' | 'baseline' | 'netadmin' | 'sysadmin';
-export const PROFILES: readonly ProfileName[] = ['restricted', 'baseline', 'netadmin', 'sysadmin'];
-
 /** The UID/GID of `nobody`, which fakeNss gives a passwd entry. */
 export const NOBODY = 65534;
+
+type ProfileApplier = (spec: V1PodSpec, container: V1Container) => void;
+
+/**
+ * Profiles are small functions that adjust the pod, like kubectl debug's profiles.go. The
+ * default, restricted, must be admitted by a namespace that enforces Pod Security "restricted".
+ */
+const PROFILES = {
+  restricted(spec, container) {
+    spec.securityContext = {
+      ...spec.securityContext,
+      runAsNonRoot: true,
+      runAsUser: NOBODY,
+      runAsGroup: NOBODY,
+      fsGroup: NOBODY,
+      seccompProfile: { type: 'RuntimeDefault' },
+    };
+    container.securityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true };
+  },
+  baseline(spec, container) {
+    spec.securityContext = { ...spec.securityContext, seccompProfile: { type: 'RuntimeDefault' } };
+    container.securityContext = { allowPrivilegeEscalation: false };
+  },
+  netadmin(spec, container) {
+    spec.securityContext = { ...spec.securityContext, runAsUser: 0, seccompProfile: { type: 'RuntimeDefault' } };
+    container.securityContext = { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } };
+  },
+  sysadmin(spec, container) {
+    // Privileged only: host namespaces are a different feature (node debugging), not this one.
+    spec.securityContext = { ...spec.securityContext, runAsUser: 0 };
+    container.securityContext = { privileged: true };
+  },
+} satisfies Record<string, ProfileApplier>;
+
+export type ProfileName = keyof typeof PROFILES;
+export const PROFILE_NAMES = Object.keys(PROFILES) as [ProfileName, ...ProfileName[]];
+
+export function isProfileName(name: string): name is ProfileName {
+  return Object.hasOwn(PROFILES, name);
+}
 
 /** Packages a profile needs in the image: restricted runs as nobody, who needs a passwd entry. */
 export function profilePackages(profile: ProfileName): string[] {
@@ -38,41 +75,15 @@ export function capabilityAdvice(executables: string[], profile: ProfileName): s
   return undefined;
 }
 
-/**
- * Profiles are small functions that adjust the pod, like kubectl debug's profiles.go. The
- * default, restricted, must be admitted by a namespace that enforces Pod Security "restricted".
- */
 export function applyProfile(spec: V1PodSpec, container: V1Container, profile: ProfileName, opts: { pingSysctl: boolean }): void {
-  switch (profile) {
-    case 'restricted':
-      spec.securityContext = {
-        ...spec.securityContext,
-        runAsNonRoot: true,
-        runAsUser: NOBODY,
-        runAsGroup: NOBODY,
-        fsGroup: NOBODY,
-        seccompProfile: { type: 'RuntimeDefault' },
-      };
-      container.securityContext = { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true };
-      break;
-    case 'baseline':
-      spec.securityContext = { ...spec.securityContext, seccompProfile: { type: 'RuntimeDefault' } };
-      container.securityContext = { allowPrivilegeEscalation: false };
-      break;
-    case 'netadmin':
-      spec.securityContext = { ...spec.securityContext, runAsUser: 0, seccompProfile: { type: 'RuntimeDefault' } };
-      container.securityContext = { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } };
-      break;
-    case 'sysadmin':
-      // Privileged only: host namespaces are a different feature (node debugging), not this one.
-      spec.securityContext = { ...spec.securityContext, runAsUser: 0 };
-      container.securityContext = { privileged: true };
-      break;
-  }
-  if (opts.pingSysctl && (profile === 'restricted' || profile === 'baseline')) {
-    spec.securityContext = {
-      ...spec.securityContext,
-      sysctls: [...(spec.securityContext?.sysctls ?? []), { name: 'net.ipv4.ping_group_range', value: '0 2147483647' }],
-    };
-  }
+  PROFILES[profile](spec, container);
+  if (opts.pingSysctl && (profile === 'restricted' || profile === 'baseline')) allowUnprivilegedPing(spec);
+}
+
+/** ping without root: ICMP datagram sockets for every group (a sysctl both baseline and restricted allow). */
+function allowUnprivilegedPing(spec: V1PodSpec): void {
+  spec.securityContext = {
+    ...spec.securityContext,
+    sysctls: [...(spec.securityContext?.sysctls ?? []), { name: 'net.ipv4.ping_group_range', value: '0 2147483647' }],
+  };
 }

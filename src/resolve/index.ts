@@ -59,7 +59,8 @@ export interface ChoiceStore {
   forget(exe?: string): void;
 }
 
-const TABLE_FILE = 'table.br';
+/** The table's file name, bundled in data/ and the user's in the XDG data directory. */
+export const TABLE_FILE = 'table.br';
 
 /** In the standalone binary the data files are embedded: their paths inside the executable. */
 let embeddedData: { table: string; overrides: Overrides } | undefined;
@@ -77,35 +78,40 @@ function packageDataDir(): string {
   throw new NixrunError('the bundled package table (data/table.br) is missing from the installation', { exitCode: ExitCode.tool, hint: 'reinstall kubectl-nixrun' });
 }
 
-export function bundledTablePath(env: NodeJS.ProcessEnv = process.env): string {
-  return env.NIXRUN_TABLE || embeddedData?.table || join(packageDataDir(), TABLE_FILE);
+/** Which table to read: set by the CLI from NIXRUN_TABLE and the XDG data directory. */
+export interface TableFiles {
+  /** Use this table file (and the overrides.json beside it) instead of any other. */
+  file?: string;
+  /** The user's own table from `table update`: used, when it exists, instead of the bundled one. */
+  userFile?: string;
 }
 
-export function userTablePath(env: NodeJS.ProcessEnv = process.env): string {
-  return xdgPath('data', TABLE_FILE, env);
+function bundledTablePath(): string {
+  return embeddedData?.table || join(packageDataDir(), TABLE_FILE);
 }
 
-export function loadOverrides(env: NodeJS.ProcessEnv = process.env): Overrides {
+export function loadOverrides(files: TableFiles = {}): Overrides {
   try {
-    if (!env.NIXRUN_TABLE && embeddedData) return embeddedData.overrides;
-    const dir = env.NIXRUN_TABLE ? dirname(env.NIXRUN_TABLE) : packageDataDir();
+    if (!files.file && embeddedData) return embeddedData.overrides;
+    const dir = files.file ? dirname(files.file) : packageDataDir();
     return JSON.parse(readFileSync(join(dir, 'overrides.json'), 'utf8')) as Overrides;
   } catch {
     return {};
   }
 }
 
-let cached: Table | undefined;
+/** One table per file for the life of the process (the CLI opens the same one from several places). */
+const opened = new Map<string, Table>();
 
-/** The user's table (from `table update`) when there is one, else the bundled one. Synchronous. */
-export function loadTable(opts: { path?: string; env?: NodeJS.ProcessEnv } = {}): Table {
-  const env = opts.env ?? process.env;
-  if (!opts.path && cached) return cached;
-  const user = userTablePath(env);
-  const useUser = !opts.path && !env.NIXRUN_TABLE && existsSync(user);
-  const path = opts.path ?? (useUser ? user : bundledTablePath(env));
-  const table = openTable(path, useUser ? 'user' : 'bundled', loadOverrides(env));
-  if (!opts.path) cached = table;
+/** The table to use: `file`, else the user's when there is one, else the bundled one. Synchronous. */
+export function loadTable(files: TableFiles = {}): Table {
+  const useUser = !files.file && files.userFile !== undefined && existsSync(files.userFile);
+  const path = files.file || (useUser ? files.userFile! : bundledTablePath());
+  let table = opened.get(path);
+  if (!table) {
+    table = openTable(path, useUser ? 'user' : 'bundled', loadOverrides(files));
+    opened.set(path, table);
+  }
   return table;
 }
 
@@ -136,8 +142,8 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
     const dot = a.indexOf('.');
     return dot === -1 ? a.toLowerCase() : a.slice(0, dot).toLowerCase() + a.slice(dot);
   };
-  const attrs2 = () => (attrIndex ??= new Map(attrs.map((a, i) => [attrKey(a.attr), i])));
-  const inverted = () => {
+  const attrIndexes = () => (attrIndex ??= new Map(attrs.map((a, i) => [attrKey(a.attr), i])));
+  const executablesByAttr = () => {
     if (byAttr) return byAttr;
     exeMap ??= parseExes(section);
     byAttr = new Map();
@@ -162,11 +168,11 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
       const missing = new Map(infos.map((i) => [i.attr, i.missingOn]));
       return ranked.map((r) => {
         const notBuiltFor = missing.get(r.attr);
-        return { attr: r.attr, reasons: r.reasons, nixery: nixeryReach(r.attr), score: r.score, ...(notBuiltFor?.length ? { notBuiltFor } : {}) };
+        return { attr: r.attr, reasons: r.reasons, nixery: nixeryReach(r.attr), score: r.score, notBuiltFor: notBuiltFor?.length ? notBuiltFor : undefined };
       });
     },
-    hasAttribute: (attr) => attrs2().has(attrKey(attr)),
-    executablesOf: (attr) => [...(inverted().get(attrs[attrs2().get(attrKey(attr)) ?? -1]?.attr ?? attr) ?? [])].sort((a, b) => a.length - b.length || a.localeCompare(b)),
+    hasAttribute: (attr) => attrIndexes().has(attrKey(attr)),
+    executablesOf: (attr) => [...(executablesByAttr().get(attrs[attrIndexes().get(attrKey(attr)) ?? -1]?.attr ?? attr) ?? [])].sort((a, b) => a.length - b.length || a.localeCompare(b)),
     suggest(name, max = 3) {
       exeMap ??= parseExes(section);
       return closest(name, [...exeMap.keys()], max).concat(closest(name, attrs.map((a) => a.attr), max)).filter((v, i, all) => all.indexOf(v) === i).slice(0, max);
@@ -176,7 +182,7 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
       return [...exeMap.keys()];
     },
     attributes: () => attrs.map((a) => a.attr),
-    missingOn: (attr) => attrs[attrs2().get(attrKey(attr)) ?? -1]?.missingOn ?? [],
+    missingOn: (attr) => attrs[attrIndexes().get(attrKey(attr)) ?? -1]?.missingOn ?? [],
   };
 }
 
@@ -227,7 +233,7 @@ export function resolvePackage(table: Table, name: string, opts: { choices?: Cho
 }
 
 /** Remembered choices, like comma's cache: ${XDG_STATE_HOME:-~/.local/state}/kubectl-nixrun/choices.json */
-export function fileChoiceStore(env: NodeJS.ProcessEnv = process.env): ChoiceStore {
+export function fileChoiceStore(env: NodeJS.ProcessEnv): ChoiceStore {
   const path = xdgPath('state', 'choices.json', env);
   const read = () => readJsonFile<Record<string, string>>(path, {});
   const write = (data: Record<string, string>) => writeJsonFile(path, data, 2);

@@ -1,45 +1,56 @@
-import { Log, type V1Pod } from '@kubernetes/client-node';
-import { PassThrough } from 'node:stream';
-import { ExitCode, NixrunError } from '../errors.js';
-import { withDigest, type ImageRef } from '../image/index.js';
+import { formatDuration } from '../duration.js';
+import { ExitCode, exitCodeOf, NixrunError } from '../errors.js';
+import { imageFor, withDigest, type ImageRef } from '../image/index.js';
 import { MissingPackagesError, preflight } from '../image/preflight.js';
+import { sweepStale } from '../gc/index.js';
 import { attach, type Attached } from '../kube/attach.js';
-import { connect, type Kube } from '../kube/client.js';
-import { isNotFound } from '../kube/errors.js';
+import type { Kube } from '../kube/client.js';
+import { followLogs } from '../kube/logs.js';
 import { detectArch } from '../kube/nodes.js';
-import { containerStatus, CONTAINER, createPod, deletePod, formatDuration, PodNotCreatedError, sleep, waitForExit, waitForStart } from '../kube/pods.js';
-import { podName } from '../pod/index.js';
-import { currentOwner } from '../cli/owner.js';
-import { GATE_PREAMBLE, imageFor, podFor, type RunPlan } from '../cli/plan.js';
+import { containerStatus, createPod, deletePod, PodNotCreatedError, readPodPatiently, waitForExit } from '../kube/pods.js';
+import { waitForStart } from '../kube/start.js';
+import { GATE_PREAMBLE, podFor, podName } from '../pod/index.js';
+import type { RunPlan } from '../plan/types.js';
 import type { Io, Ui } from '../ui/output.js';
-import { Progress } from '../ui/progress.js';
-import { sweepStale } from './gc.js';
+import { StatusLine } from '../ui/status-line.js';
+import { currentOwner } from './owner.js';
 import { Interrupted, signalExitCode, trapSignals } from './signals.js';
 
-export interface SessionContext {
+export interface SessionOptions {
+  /** The connection the pod is run through (the caller connects, like stern's Complete). */
+  kube: Kube;
+  ui: Ui;
+  io: Io;
   /** Did-you-mean for packages Nixery does not know. */
   suggest?: (name: string) => string[];
+  /** The attach heartbeat interval (NIXRUN_PING_INTERVAL); default: kube/attach's. */
+  pingMs?: number;
 }
 
 /** Nixery builds synchronously; 90 s covers a first build of a typical closure (nixery.md §4.3). */
 const PREFLIGHT_TIMEOUT_MS = 90_000;
 /** How long a scheduling or pull failure may last before we call it final. */
 const FAIL_FAST_GRACE_MS = 20_000;
+/** The kubelet reports the exit a moment after the stream ends. */
+const EXIT_STATUS_WAIT_MS = 30_000;
+/** After a dropped attach, how long the API server may take to come back. */
+const RECONNECT_WAIT_MS = 30_000;
 
 /**
  * The run: pre-flight, create, wait (with progress), attach, exit code, and cleanup on every
  * path. The pod is deleted on normal exit, on errors, and on SIGINT/SIGTERM/SIGHUP/SIGQUIT in any
  * phase; `--keep` is the only way to leave it.
  */
-export async function runSession(plan: RunPlan, ui: Ui, io: Io, ctx: SessionContext = {}): Promise<number> {
-  const session = new Session(plan, ui, io, ctx);
-  return session.run();
+export async function runSession(plan: RunPlan, opts: SessionOptions): Promise<number> {
+  return new Session(plan, opts).run();
 }
 
 class Session {
   private readonly abort = new AbortController();
-  private readonly progress: Progress;
-  private kube: Kube | undefined;
+  private readonly status: StatusLine;
+  private readonly kube: Kube;
+  private readonly ui: Ui;
+  private readonly io: Io;
   /** Set before the create call: from then on the pod may exist and must be cleaned up. */
   private podName: string | undefined;
   private podFinished = false;
@@ -48,11 +59,10 @@ class Session {
 
   constructor(
     private readonly plan: RunPlan,
-    private readonly ui: Ui,
-    private readonly io: Io,
-    private readonly ctx: SessionContext,
+    private readonly opts: SessionOptions,
   ) {
-    this.progress = new Progress(ui);
+    ({ kube: this.kube, ui: this.ui, io: this.io } = opts);
+    this.status = new StatusLine(opts.ui);
   }
 
   async run(): Promise<number> {
@@ -76,28 +86,27 @@ class Session {
       failure = err;
       code = exitCodeFor(err);
     } finally {
-      this.progress.stop();
+      this.status.stop();
       this.restoreTerminal();
     }
+    let cleanupFailure: unknown;
     try {
       await this.cleanup();
     } catch (err) {
-      failure ??= err;
+      cleanupFailure = err;
+      // A failed cleanup decides the exit code only of a run that went well.
       if (code === ExitCode.ok) code = exitCodeFor(err);
-      else this.ui.error(err);
     }
     untrap();
-    if (failure !== undefined) {
-      if (failure instanceof Interrupted) return code;
-      throw Object.assign(failure instanceof Error ? failure : new Error(String(failure)), { exitCode: code });
-    }
+    // Each error is told here, once; an interrupt was the user's own doing.
+    if (cleanupFailure !== undefined) this.ui.error(cleanupFailure);
+    if (failure !== undefined && !(failure instanceof Interrupted)) this.ui.error(failure);
     return code;
   }
 
   private async steps(): Promise<number> {
-    const { plan, ui } = this;
+    const { plan, ui, kube } = this;
     const signal = this.abort.signal;
-    const kube = (this.kube = connect({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }, this.io.env));
     ui.debug(`context ${kube.context}, server ${kube.server}, namespace ${kube.namespace}`);
     const owner = currentOwner();
     const sweep = plan.sweep ? sweepStale(kube, { signal }).catch(() => 0) : Promise.resolve(0);
@@ -110,25 +119,25 @@ class Session {
     ui.debug(`architecture ${archDecision.arch}; image ${image.ref}`);
     const imageRef = plan.preflight ? await this.preflight(image) : image.ref;
     const name = podName(plan.exe);
-    const pod = podFor(plan, { image: imageRef, arch: archDecision.arch, owner, name, archSelector: true });
+    const pod = podFor(plan, { image: imageRef, arch: archDecision.arch, owner, name });
 
     this.podName = name;
     ui.debug(`POST /api/v1/namespaces/${kube.namespace}/pods (${name}, image ${imageRef})`);
-    this.progress.update(`creating pod ${name} in ${kube.namespace}`, { restartClock: true });
+    this.status.update(`creating pod ${name} in ${kube.namespace}`, { restartClock: true });
     try {
       await this.cancellable(createPod(kube, pod, plan.profile));
     } catch (err) {
       if (err instanceof PodNotCreatedError) this.podName = undefined; // refused: nothing to delete
       throw err;
     }
-    this.progress.update(`waiting for pod ${name}`, { restartClock: true });
+    this.status.update(`waiting for pod ${name}`, { restartClock: true });
     const started = await waitForStart(kube, name, {
       timeoutMs: plan.podRunningTimeoutSeconds * 1000,
       graceMs: Math.min(FAIL_FAST_GRACE_MS, (plan.podRunningTimeoutSeconds * 1000) / 2),
       signal,
-      onProgress: (p) => this.progress.update(`pod ${name}: ${p.stage}`),
+      onProgress: (p) => this.status.update(`pod ${name}: ${p.stage}`),
     });
-    this.progress.stop();
+    this.status.stop();
     void sweep.then((n) => {
       if (n > 0) ui.note(`removed ${n} stale nixrun pod${n > 1 ? 's' : ''} left by earlier runs`);
     });
@@ -140,7 +149,7 @@ class Session {
       await this.followLogs(kube, name);
     }
 
-    const exit = await this.cancellable(waitForExit(kube, name, { timeoutMs: 30_000, signal }));
+    const exit = await this.cancellable(waitForExit(kube, name, { timeoutMs: EXIT_STATUS_WAIT_MS, signal }));
     if (!exit) throw new NixrunError(`could not read the exit code of pod ${name}`, { exitCode: ExitCode.tool, hint: `kubectl get pod ${name} -o yaml` });
     this.podFinished = true;
     if (exit.reason === 'DeadlineExceeded') ui.warn(`pod ${name} reached its --deadline (${formatDuration(plan.deadlineSeconds * 1000)}) and was stopped`);
@@ -148,24 +157,25 @@ class Session {
   }
 
   private async preflight(image: ImageRef): Promise<string> {
-    const what = image.packages.filter((p) => !this.plan.extraPackages.includes(p)).join(', ') || 'shell';
-    this.progress.update(`building image ${what} on ${image.registry}`, { restartClock: true });
+    const what = image.packages.filter((p) => !this.plan.addedPackages.includes(p)).join(', ') || 'shell';
+    this.status.update(`building image ${what} on ${image.registry}`, { restartClock: true });
     try {
       const result = await preflight(
-        { registry: image.registry, path: image.path, ...(image.tag === undefined ? {} : { tag: image.tag }) },
+        { registry: image.registry, path: image.path, tag: image.tag },
         { timeoutMs: PREFLIGHT_TIMEOUT_MS, signal: this.abort.signal },
       );
       if (result.kind === 'built') {
-        this.progress.stop(this.ui.quiet ? undefined : `image ready in ${formatDuration(result.ms)}: ${image.ref}`);
+        this.status.stop(this.ui.quiet ? undefined : `image ready in ${formatDuration(result.ms)}: ${image.ref}`);
         return withDigest(image, result.digest);
       }
-      this.progress.stop();
+      this.status.stop();
       this.ui.warn(`${result.reason}; creating the pod with ${image.ref} (the nodes may reach the registry even if this machine cannot)`);
       return image.ref;
     } catch (err) {
-      this.progress.stop();
-      if (err instanceof MissingPackagesError && this.ctx.suggest) {
-        const ideas = err.missing.flatMap((m) => this.ctx.suggest!(m.replace(/^_(?=\d)/, '')).slice(0, 3));
+      this.status.stop();
+      const { suggest } = this.opts;
+      if (err instanceof MissingPackagesError && suggest) {
+        const ideas = err.missing.flatMap((m) => suggest(m.replace(/^_(?=\d)/, '')).slice(0, 3));
         if (ideas.length > 0) throw new NixrunError(err.message, { exitCode: err.exitCode, hint: `did you mean ${[...new Set(ideas)].join(', ')}? ${err.hint ?? ''}`.trim() });
       }
       throw err;
@@ -188,9 +198,9 @@ class Session {
         stdin: io.stdin,
         stdout: io.stdout,
         stderr: io.stderr,
-        ...(size ? { size } : {}),
+        size,
         preamble: GATE_PREAMBLE,
-        ...heartbeatOption(io.env),
+        pingMs: this.opts.pingMs,
       }),
     );
     this.attached = attached;
@@ -213,7 +223,7 @@ class Session {
     if (end.status === undefined) {
       this.restoreTerminal();
       this.ui.warn(`the connection to pod ${name} dropped (code ${end.code}); continuing from its logs`);
-      const pod = await this.cancellable(readPodPatiently(kube, name, 30_000));
+      const pod = await this.cancellable(readPodPatiently(kube, name, RECONNECT_WAIT_MS));
       // The logs hold everything the container wrote: skip what the attach already showed.
       if (pod) await this.followLogs(kube, name, attached.received());
     }
@@ -223,30 +233,8 @@ class Session {
    * --stdin=false: nothing to send, so read the logs from the start instead (no output lost).
    * After a dropped attach, `skip` bytes were already shown.
    */
-  private async followLogs(kube: Kube, name: string, skip = 0): Promise<void> {
-    const out = new PassThrough();
-    let toSkip = skip;
-    out.on('data', (chunk: Buffer) => {
-      if (toSkip >= chunk.length) {
-        toSkip -= chunk.length;
-        return;
-      }
-      this.io.stdout.write(toSkip > 0 ? chunk.subarray(toSkip) : chunk);
-      toSkip = 0;
-    });
-    // client-node pipes the response into `out`; its end is the end of the container's output.
-    const ended = new Promise<void>((resolve, reject) => {
-      out.once('end', resolve);
-      out.once('error', reject);
-    });
-    const ctrl = await this.cancellable(
-      new Log(kube.kc).log(kube.namespace, name, CONTAINER, out, { follow: true }),
-    );
-    try {
-      await this.cancellable(ended);
-    } finally {
-      ctrl.abort();
-    }
+  private followLogs(kube: Kube, name: string, skip = 0): Promise<void> {
+    return this.cancellable(followLogs(kube, name, this.io.stdout, { skip, signal: this.abort.signal }));
   }
 
   /** Race a step against the abort signal, so a signal interrupts any wait at once. */
@@ -283,7 +271,7 @@ class Session {
 
   private async cleanup(): Promise<void> {
     const { kube, podName: name, ui } = this;
-    if (!kube || !name) return;
+    if (!name) return;
     if (this.plan.keep) {
       ui.info(`pod ${name} kept in ${kube.namespace}; attach: kubectl attach -it -n ${kube.namespace} ${name}; delete: kubectl delete pod -n ${kube.namespace} ${name}`);
       return;
@@ -299,36 +287,6 @@ class Session {
   }
 }
 
-/**
- * Read the pod, retrying for a while when the API server is unreachable or still starting (a
- * restarting server answers 403 until its RBAC cache is filled).
- */
-async function readPodPatiently(kube: Kube, name: string, forMs: number): Promise<V1Pod | undefined> {
-  const deadline = Date.now() + forMs;
-  for (let delay = 200; ; delay = Math.min(delay * 2, 2000)) {
-    try {
-      return await kube.core.readNamespacedPod({ name, namespace: kube.namespace });
-    } catch (err) {
-      if (isNotFound(err) || Date.now() + delay > deadline) return undefined;
-      await sleep(delay);
-    }
-  }
-}
-
 function exitCodeFor(err: unknown): number {
-  if (err instanceof Interrupted) return signalExitCode(err.signal);
-  if (err && typeof err === 'object' && 'exitCode' in err && typeof err.exitCode === 'number') return err.exitCode;
-  return ExitCode.tool;
-}
-
-export type { V1Pod };
-
-/** NIXRUN_PING_INTERVAL (a duration such as 5s or 500ms) changes the attach heartbeat. */
-function heartbeatOption(env: NodeJS.ProcessEnv): { pingMs?: number } {
-  const v = env.NIXRUN_PING_INTERVAL;
-  if (!v) return {};
-  const m = /^(\d+)(ms|s)$/.exec(v.trim());
-  if (!m) return {};
-  const ms = Number(m[1]) * (m[2] === 's' ? 1000 : 1);
-  return ms >= 50 ? { pingMs: ms } : {};
+  return err instanceof Interrupted ? signalExitCode(err.signal) : exitCodeOf(err);
 }

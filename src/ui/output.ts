@@ -1,6 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Writable } from 'node:stream';
-import { isNixrunError } from '../errors.js';
+import { firstLine, isNixrunError } from '../errors.js';
 
 /** The process's streams, injected so commands can be driven with buffers in tests. */
 export interface Io {
@@ -34,7 +34,6 @@ export class Ui {
   readonly quiet: boolean;
   readonly verbosity: number;
   readonly interactive: boolean;
-  private readonly warned = new Set<string>();
 
   constructor(
     readonly io: Io,
@@ -65,18 +64,11 @@ export class Ui {
     this.io.stderr.write(`${this.color.yellow('warning:')} ${msg}\n`);
   }
 
-  /** The same warning only once per process (e.g. a stale table). */
-  warnOnce(key: string, msg: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    this.warn(msg);
-  }
-
   /** Errors are printed even with --quiet: one line, plus a hint line when there is one. */
   error(err: unknown): void {
     const { message, hint } = describeError(err);
-    this.io.stderr.write(`${this.color.red('error:')} ${message}\n`);
-    if (hint) this.io.stderr.write(`${this.color.dim(`hint: ${hint}`)}\n`);
+    this.io.stderr.write(`${this.color.red('error:')} ${printable(message)}\n`);
+    if (hint) this.io.stderr.write(`${this.color.dim(`hint: ${printable(hint)}`)}\n`);
   }
 }
 
@@ -86,12 +78,16 @@ export function describeError(err: unknown): { message: string; hint?: string } 
   return { message: String(err) };
 }
 
+/**
+ * Messages quote what the user typed: its control characters (a newline, an escape sequence that
+ * would clear the screen) are shown escaped, so an error stays one line and cannot drive the terminal.
+ */
+export function printable(s: string): string {
+  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  return s.trimEnd().replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** URLs may carry user:password@; tokens must never reach the terminal or a CI log. */
 export function redact(s: string): string {
   return s.replace(/(\w+:\/\/)[^/@\s]+@/g, '$1***@').replace(/(bearer\s+)\S+/gi, '$1***');
-}
-
-function firstLine(s: string): string {
-  const i = s.indexOf('\n');
-  return i === -1 ? s : s.slice(0, i);
 }

@@ -67,3 +67,11 @@ export function runCliSync(args: string[], env: NodeJS.ProcessEnv = {}): CliResu
   const r = spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1', ...env }, encoding: 'utf8', input: '' });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** A `__complete` answer: the candidates, and cobra's directive from the last line. */
+export function completionCandidates(stdout: string): { values: string[]; directive: number } {
+  const lines = stdout.trimEnd().split('\n');
+  const last = lines.pop()!;
+  if (!/^:\d+$/.test(last)) throw new Error(`not a cobra completion answer: ${JSON.stringify(stdout)}`);
+  return { values: lines, directive: Number(last.slice(1)) };
+}

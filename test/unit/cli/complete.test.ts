@@ -1,36 +1,29 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../../support/cli.js';
-
-function candidates(stdout: string): { values: string[]; directive: number } {
-  const lines = stdout.trimEnd().split('\n');
-  const last = lines.pop()!;
-  expect(last).toMatch(/^:\d+$/);
-  return { values: lines, directive: Number(last.slice(1)) };
-}
+import { emptyHome, runMain } from '../../support/main.js';
+import { completionCandidates as candidates } from '../../support/cli.js';
 
 describe('__complete (cobra protocol, as kubectl_complete-nixrun answers it)', () => {
   it('--pkgs psq offers postgresql, without a trailing space', async () => {
-    const r = await runCli(['__complete', '--pkgs', 'psq']);
+    const r = await runMain(['__complete', '--pkgs', 'psq']);
     const c = candidates(r.stdout);
     expect(c.values).toContain('postgresql');
     expect(c.directive & 2).toBe(2);
   });
 
   it('completes the last item of a comma list', async () => {
-    const c = candidates((await runCli(['__complete', '-p', 'curl,psq'])).stdout);
+    const c = candidates((await runMain(['__complete', '-p', 'curl,psq'])).stdout);
     expect(c.values).toContain('curl,postgresql');
   });
 
   it('profiles, flags, subcommands and executables', async () => {
-    expect(candidates((await runCli(['__complete', '--profile', 'net'])).stdout).values).toEqual(['netadmin']);
-    expect(candidates((await runCli(['__complete', '--pod-r'])).stdout).values).toEqual(['--pod-running-timeout']);
-    const first = candidates((await runCli(['__complete', ''])).stdout).values;
+    expect(candidates((await runMain(['__complete', '--profile', 'net'])).stdout).values).toEqual(['netadmin']);
+    expect(candidates((await runMain(['__complete', '--pod-r'])).stdout).values).toEqual(['--pod-running-timeout']);
+    const first = candidates((await runMain(['__complete', ''])).stdout).values;
     expect(first).toEqual(expect.arrayContaining(['which', 'gc', 'shell']));
-    expect(candidates((await runCli(['__complete', 'psq'])).stdout).values[0]).toBe('psql');
+    expect(candidates((await runMain(['__complete', 'psq'])).stdout).values[0]).toBe('psql');
   });
 
   it('contexts and namespaces come from the kubeconfig, offline', async () => {
@@ -40,34 +33,44 @@ describe('__complete (cobra protocol, as kubectl_complete-nixrun answers it)', (
       kc,
       'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts:\n- name: prod\n  context: {cluster: c, user: u, namespace: payments}\n- name: staging\n  context: {cluster: c, user: u}\ncurrent-context: prod\n',
     );
-    expect(candidates((await runCli(['__complete', '--context', ''], { env: { KUBECONFIG: kc } })).stdout).values).toEqual(['prod', 'staging']);
-    expect(candidates((await runCli(['__complete', '-n', 'pay'], { env: { KUBECONFIG: kc } })).stdout).values).toEqual(['payments']);
+    expect(candidates((await runMain(['__complete', '--context', ''], { env: { ...emptyHome(), KUBECONFIG: kc } })).stdout).values).toEqual(['prod', 'staging']);
+    expect(candidates((await runMain(['__complete', '-n', 'pay'], { env: { ...emptyHome(), KUBECONFIG: kc } })).stdout).values).toEqual(['payments']);
+  });
+});
+
+describe('completion offers what --help lists, command by command', () => {
+  // Every command's words, as the help's Commands section names them.
+  const commands = [[], ['pick'], ['which'], ['gc'], ['config', 'view'], ['completion'], ['table', 'update']];
+
+  /** The flags in a help text's option lines ("  -n, --namespace  Namespace …"). */
+  function helpFlags(help: string): string[] {
+    const options = help.slice(help.indexOf('Options:'), help.indexOf('Examples:') === -1 ? undefined : help.indexOf('Examples:'));
+    return [...options.matchAll(/^\s+((?:-\w, )?--[\w-]+)/gm)].flatMap((m) => m[1]!.split(', '));
+  }
+
+  it.each(commands)('%j: every flag of its --help', async (...words) => {
+    const help = (await runMain([...words, '--help'])).stdout;
+    const flags = helpFlags(help);
+    expect(flags.length).toBeGreaterThan(3);
+    const offered = candidates((await runMain(['__complete', ...words, '-'])).stdout).values;
+    for (const f of flags) expect(offered.includes(f) || offered.includes(f.replace(/^--/, '--no-')), `${f} in ${offered.join(' ')}`).toBe(true);
   });
 
-  it('completion install writes the kubectl helper next to kubectl-nixrun on PATH, never over a foreign file', async () => {
-    const { readFileSync, statSync } = await import('node:fs');
-    const bin = mkdtempSync(join(tmpdir(), 'nixrun-path-'));
-    symlinkSync(join(ROOT, 'bin', 'kubectl-nixrun.js'), join(bin, 'kubectl-nixrun'));
-    const PATH = [bin, dirname(process.execPath), '/usr/bin', '/bin'].join(':');
-    const ok = await runCli(['completion', 'install'], { env: { PATH } });
-    expect(ok.code, ok.stderr).toBe(0);
-    const helper = join(bin, 'kubectl_complete-nixrun');
-    expect(ok.stderr).toBe(`${helper} is in place\n`);
-    expect(readFileSync(helper, 'utf8')).toMatch(/^#!\/bin\/sh\n[\s\S]*exec kubectl-nixrun __complete "\$@"\n$/);
-    expect(statSync(helper).mode & 0o111).not.toBe(0);
-    // The helper works: it answers the cobra protocol through kubectl-nixrun on PATH.
-    const r = spawnSync(helper, ['--pkgs', 'psq'], { env: { PATH }, encoding: 'utf8' });
-    expect(candidates(r.stdout).values).toContain('postgresql');
-    // Again: fine (ours). A foreign file: refused, exit 2.
-    expect((await runCli(['completion', 'install'], { env: { PATH } })).code).toBe(0);
-    writeFileSync(helper, '#!/bin/sh\necho something else\n');
-    const foreign = await runCli(['completion', 'install'], { env: { PATH } });
-    expect(foreign.code).toBe(2);
-    expect(foreign.stderr).toMatch(/exists and was not written by kubectl-nixrun; not overwriting it/);
-    expect(readFileSync(helper, 'utf8')).toBe('#!/bin/sh\necho something else\n');
-    // Not on PATH and no --dir: a clear error.
-    const nowhere = await runCli(['completion', 'install'], { env: { PATH: [dirname(process.execPath), '/usr/bin', '/bin'].join(':') } });
-    expect(nowhere.code).toBe(2);
-    expect(nowhere.stderr).toMatch(/hint: .*--dir/);
+  it('every command word, and the words after it', async () => {
+    const help = (await runMain(['--help'])).stdout;
+    const section = help.slice(help.indexOf('Commands:'), help.indexOf('Positionals:'));
+    const listed = [...new Set([...section.matchAll(/^ {2}kubectl nixrun ([a-z]+)/gm)].map((m) => m[1]!))];
+    expect([...listed].sort()).toEqual(['completion', 'config', 'gc', 'pick', 'table', 'which']);
+    const first = candidates((await runMain(['__complete', ''])).stdout).values;
+    for (const word of listed) expect(first).toContain(word);
+    expect(candidates((await runMain(['__complete', 'table', ''])).stdout).values).toEqual(['update']);
+    expect(candidates((await runMain(['__complete', 'config', ''])).stdout).values).toEqual(['view']);
+    expect(candidates((await runMain(['__complete', 'completion', ''])).stdout).values).toEqual(['bash', 'zsh', 'fish', 'install']);
+  });
+
+  it('a flag value is completed for the command it belongs to', async () => {
+    expect(candidates((await runMain(['__complete', 'which', '-o', ''])).stdout).values).toEqual(['json']);
+    expect(candidates((await runMain(['__complete', '-o', ''])).stdout).values).toEqual(['yaml', 'json']);
+    expect(candidates((await runMain(['__complete', 'table', 'update', '--from', ''])).stdout).directive).toBe(0);
   });
 });

@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { configPath, loadConfigFile, resolveSettings } from '../../../src/cli/config.js';
-import { runCli } from '../../support/cli.js';
+import { loadConfigFile, resolveSettings } from '../../../src/cli/config.js';
+import { configPath } from '../../../src/cli/env.js';
+import { emptyHome, runMain } from '../../support/main.js';
 
 function file(text: string): string {
   const p = join(mkdtempSync(join(tmpdir(), 'nixrun-cfg-')), 'config.yaml');
@@ -59,19 +60,19 @@ describe('config file', () => {
 describe('config through the CLI', () => {
   it('the file sets registry, profile, labels and extra packages; flags win; aliases expand', async () => {
     const cfg = file('registry: nixery.corp\nprofile: baseline\nextraPackages: [jq]\nlabels: {team: sre}\naliases:\n  db: postgresql,curl\n');
-    const env = { NIXRUN_CONFIG: cfg, NIXRUN_REGISTRY: '' };
-    const a = await runCli(['--dry-run', '-o', 'json', 'db'], { env });
+    const env = { ...emptyHome(), NIXRUN_CONFIG: cfg };
+    const a = await runMain(['--dry-run', '-o', 'json', 'db'], { env });
     expect(a.code, a.stderr).toBe(0);
     const pod = JSON.parse(a.stdout);
     expect(pod.spec.containers[0].image).toMatch(/^nixery\.corp\/shell\//);
     expect(pod.spec.containers[0].image).toMatch(/curl.*jq.*postgresql/);
     expect(pod.metadata.labels.team).toBe('sre');
     expect(pod.spec.securityContext.runAsUser).toBeUndefined();
-    const viaPkgs = await runCli(['--dry-run', '-o', 'json', '--pkgs', 'db,jq', 'shell'], { env });
+    const viaPkgs = await runMain(['--dry-run', '-o', 'json', '--pkgs', 'db,jq', 'shell'], { env });
     expect(viaPkgs.code, viaPkgs.stderr).toBe(0);
     expect(JSON.parse(viaPkgs.stdout).spec.containers[0].image).toMatch(/^nixery\.corp\/shell\/curl\/.*jq\/postgresql/);
     expect(JSON.parse(viaPkgs.stdout).spec.containers[0].image).not.toMatch(/\/db\//);
-    const b = await runCli(['--dry-run', '-o', 'json', '--profile', 'restricted', '--registry', 'r.example', 'htop'], { env });
+    const b = await runMain(['--dry-run', '-o', 'json', '--profile', 'restricted', '--registry', 'r.example', 'htop'], { env });
     const pod2 = JSON.parse(b.stdout);
     expect(pod2.spec.containers[0].image).toMatch(/^r\.example\//);
     expect(pod2.spec.securityContext.runAsUser).toBe(65534);
@@ -79,7 +80,7 @@ describe('config through the CLI', () => {
 
   it('config view shows each value and its source', async () => {
     const cfg = file('profile: baseline\n');
-    const r = await runCli(['config', 'view'], { env: { NIXRUN_CONFIG: cfg, NIXRUN_REGISTRY: 'env.example' } });
+    const r = await runMain(['config', 'view'], { env: { ...emptyHome(), NIXRUN_CONFIG: cfg, NIXRUN_REGISTRY: 'env.example' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/registry: env\.example {2}# env/);
     expect(r.stdout).toMatch(/profile: baseline {2}# file/);
@@ -87,7 +88,7 @@ describe('config through the CLI', () => {
   });
 
   it('a bad config file is a one-line usage error', async () => {
-    const r = await runCli(['--dry-run', 'htop'], { env: { NIXRUN_CONFIG: file('regstry: x\n') } });
+    const r = await runMain(['--dry-run', 'htop'], { env: { ...emptyHome(), NIXRUN_CONFIG: file('regstry: x\n') } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/config\.yaml:1: unknown key "regstry"/);
   });

@@ -1,17 +1,14 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { runCli } from '../../support/cli.js';
+import { emptyHome, runMain } from '../../support/main.js';
 
-// No cluster and no network: point every config source at nothing.
-const offline = { KUBECONFIG: join(mkdtempSync(join(tmpdir(), 'nixrun-')), 'missing'), HOME: mkdtempSync(join(tmpdir(), 'nixrun-home-')), NIXRUN_REGISTRY: '' };
+// No cluster and no network: every config source points at nothing.
+const offline = emptyHome();
 
-describe('the built CLI, --dry-run', () => {
+describe('--dry-run (in process)', () => {
   it('prints the pod for `psql -- psql -h my-db` as JSON on stdout', async () => {
-    const r = await runCli(['--dry-run', '-o', 'json', 'psql', '--', 'psql', '-h', 'my-db'], { env: offline });
+    const r = await runMain(['--dry-run', '-o', 'json', 'psql', '--', 'psql', '-h', 'my-db'], { env: offline });
     expect(r.code, r.stderr).toBe(0);
     const pod = JSON.parse(r.stdout) as V1Pod;
     const c = pod.spec!.containers[0]!;
@@ -23,7 +20,7 @@ describe('the built CLI, --dry-run', () => {
   });
 
   it('`--pkgs curl,netcat shell` gives the shell meta-package first and bash as the command', async () => {
-    const r = await runCli(['--dry-run', '-o', 'yaml', '--pkgs', 'curl,netcat', 'shell'], { env: offline });
+    const r = await runMain(['--dry-run', '-o', 'yaml', '--pkgs', 'curl,netcat', 'shell'], { env: offline });
     expect(r.code, r.stderr).toBe(0);
     const pod = parse(r.stdout) as V1Pod;
     const c = pod.spec!.containers[0]!;
@@ -36,14 +33,14 @@ describe('the built CLI, --dry-run', () => {
   });
 
   it('stdout holds only the manifest; notes go to stderr', async () => {
-    const r = await runCli(['--dry-run', 'htop'], { env: offline });
+    const r = await runMain(['--dry-run', 'htop'], { env: offline });
     expect(r.code, r.stderr).toBe(0);
     expect(() => parse(r.stdout)).not.toThrow();
     expect((parse(r.stdout) as V1Pod).kind).toBe('Pod');
   });
 
   it('--arch arm64 puts the arm64 meta-package in and pins the node arch', async () => {
-    const r = await runCli(['--dry-run', '-o', 'json', '--arch', 'arm64', 'htop'], { env: offline });
+    const r = await runMain(['--dry-run', '-o', 'json', '--arch', 'arm64', 'htop'], { env: offline });
     expect(r.code, r.stderr).toBe(0);
     const pod = JSON.parse(r.stdout) as V1Pod;
     expect(pod.spec!.containers[0]!.image).toMatch(/^nixery\.dev\/arm64\//);
@@ -51,20 +48,20 @@ describe('the built CLI, --dry-run', () => {
   });
 
   it('--arch arm64 warns about packages nixpkgs does not build for aarch64-linux (not for amd64)', async () => {
-    const arm = await runCli(['--dry-run', '--arch', 'arm64', '--pkgs', 'cpuid,i7z,htop', 'shell'], { env: offline });
+    const arm = await runMain(['--dry-run', '--arch', 'arm64', '--pkgs', 'cpuid,i7z,htop', 'shell'], { env: offline });
     expect(arm.code, arm.stderr).toBe(0);
     expect(arm.stderr).toMatch(/warning: cpuid, i7z are not built for aarch64-linux in nixpkgs \(per the package table\): Nixery will likely fail to build this arm64 image; use --arch amd64/);
     expect(arm.stderr).not.toMatch(/htop.*not built/);
-    const amd = await runCli(['--dry-run', '--arch', 'amd64', '--pkgs', 'cpuid', 'shell'], { env: offline });
+    const amd = await runMain(['--dry-run', '--arch', 'amd64', '--pkgs', 'cpuid', 'shell'], { env: offline });
     expect(amd.stderr).not.toMatch(/not built/);
-    const fine = await runCli(['--dry-run', '--arch', 'arm64', 'psql'], { env: offline });
+    const fine = await runMain(['--dry-run', '--arch', 'arm64', 'psql'], { env: offline });
     expect(fine.stderr).not.toMatch(/not built/);
   });
 
   it('NIXRUN_REGISTRY changes the registry, --registry wins over it', async () => {
-    const a = await runCli(['--dry-run', '-o', 'json', 'htop'], { env: { ...offline, NIXRUN_REGISTRY: 'nixery.example.com' } });
+    const a = await runMain(['--dry-run', '-o', 'json', 'htop'], { env: { ...offline, NIXRUN_REGISTRY: 'nixery.example.com' } });
     expect(JSON.parse(a.stdout).spec.containers[0].image).toMatch(/^nixery\.example\.com\//);
-    const b = await runCli(['--dry-run', '-o', 'json', '--registry', 'images.example.org:5000', 'htop'], { env: { ...offline, NIXRUN_REGISTRY: 'nixery.example.com' } });
+    const b = await runMain(['--dry-run', '-o', 'json', '--registry', 'images.example.org:5000', 'htop'], { env: { ...offline, NIXRUN_REGISTRY: 'nixery.example.com' } });
     expect(JSON.parse(b.stdout).spec.containers[0].image).toMatch(/^images\.example\.org:5000\//);
   });
 });
@@ -89,11 +86,39 @@ describe('bad input: one line, exit 2 (127 for unknown executables), nothing on 
     [['--dry-run', 'psql', 'extra-arg'], 2],
     [['--dry-run', 'definitely-not-a-command-xyz'], 127],
   ])('%j → exit %i', async (args, code) => {
-    const r = await runCli(args, { env: offline });
+    const r = await runMain(args, { env: offline });
     expect(r.code, r.stderr).toBe(code);
+    expect(r.kubeCalls).toEqual([]);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trim().split('\n');
     expect(lines[0]).toMatch(/^error: /);
     expect(lines.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('Complete → Validate → Run: every flag is checked before anything is asked', () => {
+  it.each([
+    [['pick', '--env', 'BAD']],
+    [['--env', 'BAD']], // nothing named on a terminal: the picker would start
+    [['pick', '--overrides', '{"spec":{"restartPolicy":"Always"}}', '--dry-run']],
+    [['-p', 'a b', 'nc']], // nc has several providers: the provider question would come first
+  ])('%j on a terminal: the usage error, and no prompt drawn', async (args) => {
+    const r = await runMain(args, { env: offline, terminal: true });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^error: [^\n]+\n(hint: [^\n]+\n)?$/);
+  });
+
+  it('the picker needs a terminal', async () => {
+    const r = await runMain(['pick', '--dry-run'], { env: offline });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: the picker needs a terminal/);
+  });
+});
+
+describe('pick', () => {
+  it('`pick` is not a stray argument of its own command; strays after it are', async () => {
+    const r = await runMain(['pick', '--dry-run', 'extra'], { env: offline, terminal: true });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^error: unknown argument: extra/);
   });
 });

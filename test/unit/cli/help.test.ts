@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../../support/cli.js';
+import { runMain } from '../../support/main.js';
 
 // Every command's --help has real examples, and help goes to stdout with exit 0, as kubectl's does.
 const COMMANDS: Array<[string[], RegExp]> = [
@@ -14,14 +14,14 @@ const COMMANDS: Array<[string[], RegExp]> = [
 
 describe('--help', () => {
   it.each(COMMANDS)('%j has examples', async (cmd, example) => {
-    const r = await runCli([...cmd, '--help']);
+    const r = await runMain([...cmd, '--help']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Examples:$/m);
     expect(r.stdout).toMatch(example);
   });
 
   it("the picker's help does not repeat the default command's examples", async () => {
-    const r = await runCli(['pick', '--help']);
+    const r = await runMain(['pick', '--help']);
     expect(r.stdout).not.toMatch(/psql against the service my-db/);
   });
 });

@@ -81,7 +81,7 @@ describe('Nixery reference builder (nixery.md §8)', () => {
   });
 
   it('normalizePackage is the per-component rule', () => {
-    expect(normalizePackage('PostgreSQL').component).toBe('postgresql');
-    expect(normalizePackage('_7zz').component).toBe('7zz');
+    expect(normalizePackage('PostgreSQL')).toBe('postgresql');
+    expect(normalizePackage('_7zz')).toBe('7zz');
   });
 });

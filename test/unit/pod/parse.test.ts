@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
-import { capabilityAdvice, parseDuration, parseEnv, parseEnvFrom, parseKeyValues, parseOverrides, parseResources, parseTolerations } from '../../../src/pod/index.js';
+import { parseDuration } from '../../../src/duration.js';
+import { capabilityAdvice, parseEnv, parseEnvFrom, parseKeyValues, parseOverrides, parseResources, parseTolerations } from '../../../src/pod/index.js';
 
 describe('flag parsing', () => {
   it('env: K=V, values may hold = and be empty', () => {

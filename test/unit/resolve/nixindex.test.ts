@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zstdCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { encodeFrcode, FrcodeDecoder, NixIndexFormatError, readNixIndex } from '../../../src/resolve/nixindex.js';
+import { FrcodeDecoder, NixIndexFormatError, readNixIndex } from '../../../src/resolve/nixindex.js';
+import { encodeFrcode } from './frcode-encoder.js';
 
 const record = (attr: string, output = 'out', toplevel = true) => ({
   store_dir: '/nix/store',
@@ -104,7 +105,7 @@ describe('the aarch64-linux database marks what that system does not build', () 
 
   it('the bundled table: x86-only tools are marked, everyday ones are not', async () => {
     const { loadTable } = await import('../../../src/resolve/index.js');
-    const t = loadTable({ path: join(__dirname, '../../../data/table.br') });
+    const t = loadTable({ file: join(__dirname, '../../../data/table.br') });
     expect(t.info.systems).toContain('aarch64-linux');
     for (const a of ['cpuid', 'i7z', 'msr', 'intel-gpu-tools']) expect(t.missingOn(a), a).toEqual(['aarch64-linux']);
     for (const a of ['postgresql', 'curl', 'netcat', 'htop', 'iputils', 'tcpdump', 'jq']) expect(t.missingOn(a), a).toEqual([]);

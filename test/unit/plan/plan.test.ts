@@ -1,15 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { ExitCode, UsageError } from '../../../src/errors.js';
-import type { RawRunArgs } from '../../../src/cli/args.js';
-import { GATE_ARGV, imageFor, planRun, podFor, splitCommaList } from '../../../src/cli/plan.js';
+import { imageFor } from '../../../src/image/index.js';
+import { resolvePlan, splitCommaList, validateFlags, type RunFlags } from '../../../src/plan/index.js';
+import { GATE_ARGV, podFor } from '../../../src/pod/index.js';
 import { loadTable } from '../../../src/resolve/index.js';
 
 const table = loadTable();
 const owner = { host: 'h', pid: 1, user: 'u', startedAt: '2026-01-01T00:00:00Z', session: 's' };
 
-function raw(over: Partial<RawRunArgs> = {}): RawRunArgs {
+function raw(over: Partial<RunFlags> = {}): RunFlags {
   return {
     arch: 'auto',
+    registry: 'nixery.dev',
+    configPackages: [],
     profile: 'restricted',
     podRunningTimeout: '5m',
     deadline: '4h',
@@ -22,16 +25,18 @@ function raw(over: Partial<RawRunArgs> = {}): RawRunArgs {
     ...over,
   };
 }
-const ctx = (tty = false) => ({ table, stdinIsTTY: tty, stdoutIsTTY: tty, env: {} });
+const ctx = (tty = false) => ({ stdinIsTTY: tty, stdoutIsTTY: tty });
+/** Validate, then resolve: what runCommand does around its prompts. */
+const planRun = (flags: RunFlags, terminal: { stdinIsTTY: boolean; stdoutIsTTY: boolean }) => resolvePlan(validateFlags(flags, terminal), { table });
 
-describe('planRun: what to run', () => {
+describe('validateFlags + resolvePlan: what to run', () => {
   it('psql -- psql -h my-db: resolves the executable, runs the command after --', () => {
     const p = planRun(raw({ executable: 'psql', '--': ['psql', '-h', 'my-db'] }), ctx());
     expect(p.packages).toEqual(['postgresql']);
     expect(p.command).toEqual(['psql', '-h', 'my-db']);
     expect(p.exe).toBe('psql');
     expect(p.shell).toBe(false);
-    expect(p.extraPackages).toEqual(expect.arrayContaining(['fakenss', 'tini', 'bash']));
+    expect(p.addedPackages).toEqual(expect.arrayContaining(['fakenss', 'tini', 'bash']));
   });
 
   it('htop with no -- runs the executable itself', () => {
@@ -44,7 +49,7 @@ describe('planRun: what to run', () => {
     expect(p.shell).toBe(true);
     expect(p.command).toEqual(['bash']);
     expect(p.packages).toEqual(['curl', 'netcat']);
-    expect(p.extraPackages).not.toContain('bash');
+    expect(p.addedPackages).not.toContain('bash');
     expect(imageFor(p, 'amd64').path.split('/')[0]).toBe('shell');
   });
 
@@ -81,7 +86,7 @@ describe('planRun: what to run', () => {
   });
 });
 
-describe('planRun: terminal and stdin', () => {
+describe('validateFlags + resolvePlan: terminal and stdin', () => {
   it('a TTY only when stdin and stdout are terminals', () => {
     expect(planRun(raw({ executable: 'htop' }), ctx(true)).tty).toBe(true);
     expect(planRun(raw({ executable: 'htop' }), { ...ctx(false), stdinIsTTY: true }).tty).toBe(false);
@@ -100,28 +105,28 @@ describe('planRun: terminal and stdin', () => {
 
   it('--stdin=false drops the start gate and its bash', () => {
     const p = planRun(raw({ executable: 'htop', stdin: false }), ctx());
-    expect(p.extraPackages).not.toContain('bash');
-    const pod = podFor(p, { image: 'x', arch: 'amd64', owner, archSelector: true });
+    expect(p.addedPackages).not.toContain('bash');
+    const pod = podFor(p, { image: 'x', arch: 'amd64', owner });
     expect(pod.spec!.containers[0]!.command).toEqual(['tini', '-g', '--', 'htop']);
   });
 });
 
-describe('planRun: profiles, init and flags', () => {
+describe('validateFlags + resolvePlan: profiles, init and flags', () => {
   it('the command runs under tini and the gate, in that order', () => {
     const p = planRun(raw({ executable: 'psql', '--': ['psql', '-c', 'select 1; drop table x'] }), ctx());
-    const pod = podFor(p, { image: 'x', arch: 'amd64', owner, archSelector: true });
+    const pod = podFor(p, { image: 'x', arch: 'amd64', owner });
     expect(pod.spec!.containers[0]!.command).toEqual(['tini', '-g', '--', ...GATE_ARGV, 'psql', '-c', 'select 1; drop table x']);
   });
 
   it('--no-init runs the command without tini', () => {
     const p = planRun(raw({ executable: 'htop', init: false, stdin: false }), ctx());
-    expect(p.extraPackages).not.toContain('tini');
-    expect(podFor(p, { image: 'x', arch: 'amd64', owner, archSelector: true }).spec!.containers[0]!.command).toEqual(['htop']);
+    expect(p.addedPackages).not.toContain('tini');
+    expect(podFor(p, { image: 'x', arch: 'amd64', owner }).spec!.containers[0]!.command).toEqual(['htop']);
   });
 
   it('only the restricted profile adds fakenss', () => {
-    expect(planRun(raw({ executable: 'htop' }), ctx()).extraPackages).toContain('fakenss');
-    expect(planRun(raw({ executable: 'htop', profile: 'netadmin' }), ctx()).extraPackages).not.toContain('fakenss');
+    expect(planRun(raw({ executable: 'htop' }), ctx()).addedPackages).toContain('fakenss');
+    expect(planRun(raw({ executable: 'htop', profile: 'netadmin' }), ctx()).addedPackages).not.toContain('fakenss');
   });
 
   it('tcpdump under restricted warns and suggests --profile netadmin', () => {
@@ -131,7 +136,7 @@ describe('planRun: profiles, init and flags', () => {
 
   it('--keep marks the pod so gc leaves it', () => {
     const p = planRun(raw({ executable: 'htop', keep: true }), ctx());
-    expect(podFor(p, { image: 'x', arch: 'amd64', owner, archSelector: true }).metadata!.annotations!['nixrun.dev/keep']).toBe('true');
+    expect(podFor(p, { image: 'x', arch: 'amd64', owner }).metadata!.annotations!['nixrun.dev/keep']).toBe('true');
   });
 
   it('--pkgs arm64 with --arch amd64 conflicts; alone it selects arm64', () => {
@@ -151,9 +156,20 @@ describe('planRun: profiles, init and flags', () => {
     expect(() => planRun(raw({ executable: 'htop', ...over }), ctx())).toThrow(msg);
   });
 
-  it('NIXRUN_REGISTRY is the default registry; --registry wins', () => {
-    expect(planRun(raw({ executable: 'htop' }), { ...ctx(), env: { NIXRUN_REGISTRY: 'nixery.corp:5000' } }).registry).toBe('nixery.corp:5000');
-    expect(planRun(raw({ executable: 'htop', registry: 'a.example' }), { ...ctx(), env: { NIXRUN_REGISTRY: 'b.example' } }).registry).toBe('a.example');
+  it('validation needs no table: bad flags fail before any lookup or prompt', () => {
+    expect(() => validateFlags(raw({ executable: 'no-such-tool-qq', env: ['BAD'] }), ctx())).toThrow(/--env/);
+    expect(() => validateFlags(raw({ pkgs: ['a b'] }), ctx())).toThrow(/invalid package name/);
+    expect(() => validateFlags(raw({ tag: '-x', executable: 'htop' }), ctx())).toThrow(/invalid --tag/);
+    expect(validateFlags(raw(), ctx()).requested).toEqual([]); // nothing named: the picker may still add it
+  });
+
+  it.each([
+    ['{"spec":{"restartPolicy":"Always"}}', /spec\.restartPolicy/],
+    ['{"metadata":{"name":"other"}}', /metadata\.name/],
+    ['{"spec":{"containers":[{"name":"nixrun","command":null}]}}', /the command of container "nixrun"/],
+    ['{"spec":{"containers":[{"name":"nixrun","$patch":"delete"}]}}', /the container "nixrun"/],
+  ])('--overrides %s that would break the session is refused before any I/O', (overrides, msg) => {
+    expect(() => planRun(raw({ executable: 'htop', overrides }), ctx())).toThrow(msg);
   });
 });
 

@@ -6,7 +6,7 @@ import type { Ui } from './output.js';
  * nixery.dev… 12s"). On a non-terminal stderr a stage is printed once, as a plain line, and
  * only when it lasts a second (logs of fast runs stay clean); with --quiet nothing is shown.
  */
-export class Progress {
+export class StatusLine {
   private spinner: Spinner | undefined;
   private text = '';
   private started = 0;

@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { OWNER_ANNOTATIONS } from '../../../src/pod/index.js';
-import { pidIsAlive, staleReason } from '../../../src/session/gc.js';
+import { pidIsAlive, staleReason } from '../../../src/gc/stale.js';
+import { KEEP_ANNOTATION, OWNER_ANNOTATIONS } from '../../../src/pod/index.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');
 
@@ -9,7 +9,7 @@ function pod(opts: { host?: string; pid?: number; phase?: string; ageMin?: numbe
   const annotations: Record<string, string> = {};
   if (opts.host) annotations[OWNER_ANNOTATIONS.host] = opts.host;
   if (opts.pid !== undefined) annotations[OWNER_ANNOTATIONS.pid] = String(opts.pid);
-  if (opts.keep) annotations['nixrun.dev/keep'] = 'true';
+  if (opts.keep) annotations[KEEP_ANNOTATION] = 'true';
   return {
     metadata: {
       name: 'nixrun-x-abcde',
@@ -22,7 +22,7 @@ function pod(opts: { host?: string; pid?: number; phase?: string; ageMin?: numbe
 }
 
 const alive = new Set([100]);
-const ctx = { host: 'laptop', now: NOW, isAlive: (pid: number) => alive.has(pid) };
+const ctx = { host: 'laptop', pid: 1, now: NOW, isAlive: (pid: number) => alive.has(pid) };
 
 describe('staleReason', () => {
   it.each([

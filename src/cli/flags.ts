@@ -1,0 +1,135 @@
+import type { Argv, Options } from 'yargs';
+import { PROFILE_NAMES } from '../pod/profiles.js';
+
+/** How completion offers a flag's value (a flag with choices offers those). */
+export type ValueKind = 'namespace' | 'context' | 'file' | 'pkgs';
+
+/**
+ * One flag, declared once: yargs parses it, the repeated-flag rule reads `array`, and completion
+ * offers it (and its value) from the same entry.
+ */
+export interface Flag {
+  name: string;
+  alias?: string;
+  type?: 'string' | 'boolean' | 'count';
+  array?: boolean;
+  choices?: readonly string[];
+  default?: string | boolean;
+  description: string;
+  values?: ValueKind;
+}
+
+export interface Command {
+  /** The words that select it; [] for the default command (run). */
+  words: string[];
+  flags: Flag[];
+  /** What completion offers for the word after `words`. */
+  positional?: 'executables' | readonly string[];
+}
+
+/** On every command. yargs adds --help. */
+export const GLOBAL_FLAGS: Flag[] = [
+  { name: 'quiet', alias: 'q', type: 'boolean', default: false, description: 'Print nothing but errors and the container output' },
+  { name: 'version', type: 'boolean', description: 'Print the version and the lookup table in use' },
+  { name: 'verbose', alias: 'v', type: 'count', description: 'Say what is done against the cluster and registry (never credentials)' },
+];
+
+const RUN_FLAGS: Flag[] = [
+  { name: 'pkgs', alias: 'p', type: 'string', array: true, values: 'pkgs', description: 'Extra packages: nixpkgs attributes or executable names (repeatable, comma-separated)' },
+  { name: 'namespace', alias: 'n', type: 'string', values: 'namespace', description: 'Namespace (default: the context’s, else "default")' },
+  { name: 'context', type: 'string', values: 'context', description: 'Kubeconfig context to use' },
+  { name: 'kubeconfig', type: 'string', values: 'file', description: 'Path to the kubeconfig file' },
+  { name: 'stdin', alias: 'i', type: 'boolean', description: 'Pass stdin to the container (default: on)' },
+  { name: 'tty', alias: 't', type: 'boolean', description: 'Allocate a TTY (default: when stdin and stdout are terminals)' },
+  { name: 'env', alias: 'e', type: 'string', array: true, description: 'Environment variable K=V (repeatable)' },
+  { name: 'env-from', type: 'string', array: true, description: 'Every key of secret/NAME or configmap/NAME as a variable (repeatable)' },
+  { name: 'host-network', type: 'boolean', default: false, description: "Use the node's network (ip, tcpdump on the node's interfaces); needs a namespace Pod Security lets do it" },
+  { name: 'registry', type: 'string', description: 'Nixery registry host (env NIXRUN_REGISTRY; default nixery.dev)' },
+  { name: 'tag', type: 'string', description: 'Image tag: a branch or commit on a self-hosted git-source Nixery (ignored by nixery.dev)' },
+  { name: 'arch', choices: ['auto', 'amd64', 'arm64'], default: 'auto', description: 'Image architecture; auto reads the target node(s)' },
+  { name: 'profile', choices: PROFILE_NAMES, description: 'Security profile (default: restricted; env NIXRUN_PROFILE)' },
+  { name: 'service-account', type: 'string', description: 'Service account for the pod (its token is mounted)' },
+  { name: 'node', type: 'string', description: 'Run on this node' },
+  { name: 'toleration', type: 'string', array: true, description: 'Toleration key[=value]:Effect, or "all" (repeatable)' },
+  { name: 'requests', type: 'string', description: 'Resource requests, e.g. cpu=100m,memory=128Mi' },
+  { name: 'limits', type: 'string', description: 'Resource limits, e.g. cpu=1,memory=512Mi' },
+  { name: 'labels', alias: 'l', type: 'string', array: true, description: 'Pod labels k=v (repeatable, comma-separated)' },
+  { name: 'annotations', type: 'string', array: true, description: 'Pod annotations k=v (repeatable)' },
+  { name: 'image-pull-policy', choices: ['Always', 'IfNotPresent', 'Never'], description: 'Image pull policy (default: the cluster’s)' },
+  { name: 'overrides', type: 'string', description: 'JSON applied to the pod as a strategic merge patch' },
+  { name: 'pod-running-timeout', type: 'string', description: 'How long to wait for the pod to start (default: 5m)' },
+  { name: 'deadline', type: 'string', description: 'activeDeadlineSeconds backstop for the pod (default: 4h)' },
+  { name: 'init', type: 'boolean', default: true, description: 'Run the command under tini so Ctrl-C and signals reach it (--no-init: run it as PID 1)' },
+  { name: 'preflight', type: 'boolean', default: true, description: 'Build the image on the registry before creating the pod (--no-preflight to skip)' },
+  { name: 'sweep', type: 'boolean', default: true, description: 'Delete our own stale pods at start (--no-sweep to skip)' },
+  { name: 'keep', type: 'boolean', default: false, description: 'Keep the pod after exit' },
+  { name: 'pick', type: 'boolean', default: false, description: 'Choose packages interactively (the default with no arguments on a terminal)' },
+  { name: 'dry-run', type: 'boolean', default: false, description: 'Print the pod that would be created; no cluster needed' },
+  { name: 'output', alias: 'o', choices: ['yaml', 'json'], description: 'Output format for --dry-run' },
+];
+
+export const COMMANDS = {
+  run: { words: [], flags: RUN_FLAGS, positional: 'executables' },
+  which: {
+    words: ['which'],
+    positional: 'executables',
+    flags: [
+      { name: 'output', alias: 'o', choices: ['json'], description: 'Ranked candidates with the reasons' },
+      { name: 'all', type: 'boolean', default: false, description: 'List every provider, best first' },
+      { name: 'forget', type: 'boolean', default: false, description: 'Forget remembered choices for these executables' },
+    ],
+  },
+  gc: {
+    words: ['gc'],
+    flags: [
+      { name: 'all-namespaces', alias: 'A', type: 'boolean', default: false, description: 'Look in every namespace' },
+      { name: 'dry-run', type: 'boolean', default: false, description: 'Only list what would be deleted' },
+      { name: 'ttl', type: 'string', description: 'Also delete pods older than this (e.g. 24h), whoever owns them' },
+      { name: 'namespace', alias: 'n', type: 'string', values: 'namespace', description: 'Namespace (default: the context’s)' },
+      { name: 'context', type: 'string', values: 'context', description: 'Kubeconfig context' },
+      { name: 'kubeconfig', type: 'string', values: 'file', description: 'Path to the kubeconfig file' },
+    ],
+  },
+  pick: { words: ['pick'], flags: RUN_FLAGS },
+  config: { words: ['config', 'view'], flags: [] },
+  completion: {
+    words: ['completion'],
+    positional: ['bash', 'zsh', 'fish', 'install'],
+    flags: [{ name: 'dir', type: 'string', values: 'file', description: 'With install: where to write kubectl_complete-nixrun (default: next to kubectl-nixrun on your PATH)' }],
+  },
+  table: {
+    words: ['table', 'update'],
+    flags: [
+      { name: 'from', type: 'string', values: 'file', description: 'Database file (default: ~/.cache/nix-index/files)' },
+      { name: 'system', type: 'string', default: 'x86_64-linux', description: 'System to read from a programs.sqlite' },
+    ],
+  },
+} satisfies Record<string, Command>;
+
+/** Add flags to a yargs command: a string flag always needs its value (`-n` alone is an error). */
+export function withFlags<T>(y: Argv<T>, flags: Flag[]): Argv<T> {
+  for (const f of flags) {
+    const o: Options = { description: f.description };
+    if (f.alias !== undefined) o.alias = f.alias;
+    if (f.type !== undefined) o.type = f.type;
+    if (f.array) o.array = true;
+    if (f.type === 'string') o.requiresArg = true;
+    if (f.choices !== undefined) o.choices = f.choices;
+    if (f.default !== undefined) o.default = f.default;
+    y = y.option(f.name, o) as Argv<T>;
+  }
+  return y;
+}
+
+/** Every name yargs gives an array flag (long, camel-cased, alias), so a repeated flag keeps all its values. */
+export const ARRAY_FLAGS: ReadonlySet<string> = new Set([
+  ...Object.values(COMMANDS)
+    .flatMap((c) => c.flags as Flag[])
+    .filter((f) => f.array)
+    .flatMap((f) => [f.name, camelCase(f.name), ...(f.alias ? [f.alias] : [])]),
+  'executables',
+]);
+
+function camelCase(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}

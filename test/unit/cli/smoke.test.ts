@@ -1,0 +1,57 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { completionCandidates, ROOT, runCli } from '../../support/cli.js';
+
+// The in-process tests cover the commands; these few run the built binary, as kubectl does.
+const candidates = completionCandidates;
+
+describe('the built binary (smoke)', () => {
+  it('--help goes to stdout with exit 0', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Examples:$/m);
+  });
+
+  it('--dry-run prints the pod, and bad input is one line with exit 2', async () => {
+    const offline = { HOME: mkdtempSync(join(tmpdir(), 'nixrun-home-')), KUBECONFIG: '/nonexistent', NIXRUN_REGISTRY: '' };
+    const ok = await runCli(['--dry-run', '-o', 'json', 'psql'], { env: offline });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).spec.restartPolicy).toBe('Never');
+    const bad = await runCli(['--dry-run', '-e', 'NOEQUALS', 'htop'], { env: offline });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: invalid --env "NOEQUALS"/);
+  });
+
+  it('__complete answers the cobra protocol', async () => {
+    expect(candidates((await runCli(['__complete', '--pkgs', 'psq'])).stdout).values).toContain('postgresql');
+  });
+
+  it('completion install writes the kubectl helper next to kubectl-nixrun on PATH, never over a foreign file', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'nixrun-path-'));
+    symlinkSync(join(ROOT, 'bin', 'kubectl-nixrun.js'), join(bin, 'kubectl-nixrun'));
+    const PATH = [bin, dirname(process.execPath), '/usr/bin', '/bin'].join(':');
+    const ok = await runCli(['completion', 'install'], { env: { PATH } });
+    expect(ok.code, ok.stderr).toBe(0);
+    const helper = join(bin, 'kubectl_complete-nixrun');
+    expect(ok.stderr).toBe(`${helper} is in place\n`);
+    expect(readFileSync(helper, 'utf8')).toMatch(/^#!\/bin\/sh\n[\s\S]*exec kubectl-nixrun __complete "\$@"\n$/);
+    expect(statSync(helper).mode & 0o111).not.toBe(0);
+    // The helper works: it answers the cobra protocol through kubectl-nixrun on PATH.
+    const r = spawnSync(helper, ['--pkgs', 'psq'], { env: { PATH }, encoding: 'utf8' });
+    expect(candidates(r.stdout).values).toContain('postgresql');
+    // Again: fine (ours). A foreign file: refused, exit 2.
+    expect((await runCli(['completion', 'install'], { env: { PATH } })).code).toBe(0);
+    writeFileSync(helper, '#!/bin/sh\necho something else\n');
+    const foreign = await runCli(['completion', 'install'], { env: { PATH } });
+    expect(foreign.code).toBe(2);
+    expect(foreign.stderr).toMatch(/exists and was not written by kubectl-nixrun; not overwriting it/);
+    expect(readFileSync(helper, 'utf8')).toBe('#!/bin/sh\necho something else\n');
+    // Not on PATH and no --dir: a clear error.
+    const nowhere = await runCli(['completion', 'install'], { env: { PATH: [dirname(process.execPath), '/usr/bin', '/bin'].join(':') } });
+    expect(nowhere.code).toBe(2);
+    expect(nowhere.stderr).toMatch(/hint: .*--dir/);
+  });
+});
