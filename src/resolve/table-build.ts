@@ -1,4 +1,5 @@
 import { readNixIndex } from './nixindex.js';
+import { storePname, type DistroHint } from './rank.js';
 import { rankTable, reachableOnly, type Overrides, type TableData, type TableHeader } from './table-file.js';
 
 export interface BuildResult {
@@ -10,9 +11,16 @@ export interface BuildResult {
  * Every executable under bin/ and sbin/ of every top-level attribute in a nix-index database
  * (the bundled one, or a user's ~/.cache/nix-index/files), ranked.
  */
-export async function buildFromNixIndex(path: string, overrides: Overrides, header: Omit<TableHeader, 'systems'> & { systems?: string[] }): Promise<BuildResult> {
+export async function buildFromNixIndex(
+  path: string,
+  overrides: Overrides,
+  header: Omit<TableHeader, 'systems'> & { systems?: string[] },
+  opts: { distro?: Map<string, DistroHint[]> } = {},
+): Promise<BuildResult> {
   const pairs = new Map<string, Set<string>>();
   const exeCounts = new Map<string, number>();
+  // The store name of the attribute's output with the most executables: pname and version.
+  const names = new Map<string, { pname: string; version: string; n: number }>();
   const systems = new Set<string>();
   let packages = 0;
   let withExecutables = 0;
@@ -24,12 +32,13 @@ export async function buildFromNixIndex(path: string, overrides: Overrides, head
     if (pkg.origin.system) systems.add(pkg.origin.system);
     const attr = pkg.origin.attr;
     exeCounts.set(attr, Math.max(exeCounts.get(attr) ?? 0, pkg.executables.length));
+    if ((names.get(attr)?.n ?? -1) < pkg.executables.length) names.set(attr, { ...storePname(pkg.name, pkg.origin.output), n: pkg.executables.length });
     for (const exe of pkg.executables) {
       if (!pairs.has(exe)) pairs.set(exe, new Set());
       pairs.get(exe)!.add(attr);
     }
   }
-  return finish(pairs, exeCounts, overrides, { ...header, systems: header.systems ?? [...systems].sort() }, packages, withExecutables);
+  return finish(pairs, exeCounts, overrides, { ...header, systems: header.systems ?? [...systems].sort() }, packages, withExecutables, { names, ...(opts.distro ? { distro: opts.distro } : {}) });
 }
 
 /**
@@ -80,12 +89,20 @@ export async function buildFromProgramsSqlite(path: string, overrides: Overrides
   }
 }
 
-function finish(pairs: Map<string, Set<string>>, exeCounts: Map<string, number>, overrides: Overrides, header: TableHeader, packages: number, withExecutables: number): BuildResult {
+function finish(
+  pairs: Map<string, Set<string>>,
+  exeCounts: Map<string, number>,
+  overrides: Overrides,
+  header: TableHeader,
+  packages: number,
+  withExecutables: number,
+  more: Parameters<typeof rankTable>[4] = {},
+): BuildResult {
   const { keep, dropped } = reachableOnly(exeCounts.keys());
   for (const a of dropped) exeCounts.delete(a);
   for (const [exe, attrs] of pairs) {
     for (const a of attrs) if (!keep.has(a)) attrs.delete(a);
     if (attrs.size === 0) pairs.delete(exe);
   }
-  return { table: rankTable(pairs, exeCounts, overrides, header), stats: { packages, withExecutables, dropped: dropped.sort() } };
+  return { table: rankTable(pairs, exeCounts, overrides, header, more), stats: { packages, withExecutables, dropped: dropped.sort() } };
 }
