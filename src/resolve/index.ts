@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, NixrunError } from '../errors.js';
-import { isAmbiguous, isClearCut, nixeryReach, rankCandidates, type AttrInfo } from './rank.js';
+import { isAmbiguous, isClearCut, nixeryReach, rankCandidates, WEIGHTS, type AttrInfo } from './rank.js';
 import { parseHints, parseTableLazy, type Overrides } from './table-file.js';
 import { readJsonFile, writeJsonFile, xdgPath } from '../xdg.js';
 
@@ -243,6 +243,23 @@ export function resolveExecutable(table: Table, exe: string, opts: { choices?: C
     return { input: exe, attr: remembered, via: 'remembered', candidates, clearCut: true, ambiguous: false };
   }
   return { input: exe, attr: candidates[0]!.attr, via: 'executable', candidates, clearCut: isClearCut(candidates), ambiguous: isAmbiguous(candidates) };
+}
+
+/**
+ * The same resolution for another target system (an arm64 cluster found by --arch auto, after the
+ * plan was resolved for amd64): when the pick is not built for it and another candidate is, the
+ * best of those wins, as `resolveExecutable(…, { system })` would have ranked it. An attribute
+ * named explicitly or a remembered choice is kept (the run then warns).
+ */
+export function preferBuiltFor(r: Resolution, system: string): Resolution {
+  if (r.via !== 'executable') return r;
+  const notBuilt = (c: Candidate) => c.notBuiltFor?.includes(system) ?? false;
+  const pick = r.candidates.find((c) => c.attr === r.attr);
+  if (!pick || !notBuilt(pick) || r.candidates.every(notBuilt)) return r;
+  const candidates = r.candidates
+    .map((c) => (notBuilt(c) ? { ...c, score: c.score + WEIGHTS.notBuilt, reasons: [...c.reasons, `not built for ${system} in nixpkgs`] } : c))
+    .sort((a, b) => a.score - b.score);
+  return { ...r, attr: candidates[0]!.attr, candidates, clearCut: isClearCut(candidates), ambiguous: isAmbiguous(candidates) };
 }
 
 /**

@@ -5,6 +5,8 @@ import { rankTable, reachableOnly, type Overrides, type TableData, type TableHea
 export interface BuildResult {
   table: TableData;
   stats: { packages: number; withExecutables: number; dropped: string[] };
+  /** Each attribute's store name without output (util-linux-minimal-2.41.3): the same package on another system. */
+  storeNames?: Map<string, string>;
 }
 
 /**
@@ -38,31 +40,48 @@ export async function buildFromNixIndex(
       pairs.get(exe)!.add(attr);
     }
   }
-  return finish(pairs, exeCounts, overrides, { ...header, systems: header.systems ?? [...systems].sort() }, packages, withExecutables, { names, ...(opts.distro ? { distro: opts.distro } : {}) });
+  const result = finish(pairs, exeCounts, overrides, { ...header, systems: header.systems ?? [...systems].sort() }, packages, withExecutables, { names, ...(opts.distro ? { distro: opts.distro } : {}) });
+  return { ...result, storeNames: new Map([...names].map(([a, n]) => [a, `${n.pname}-${n.version}`])) };
 }
 
 /**
  * The top-level attributes that ship executables in a nix-index database: read from another
  * system's database to mark what that system does not build.
  */
-export async function attributesWithExecutables(path: string): Promise<{ attrs: Set<string>; systems: Set<string> }> {
+export async function attributesWithExecutables(path: string): Promise<{ attrs: Set<string>; systems: Set<string>; storeNames: Set<string> }> {
   const attrs = new Set<string>();
   const systems = new Set<string>();
+  const storeNames = new Set<string>();
   for await (const pkg of readNixIndex(path)) {
     if (!pkg.origin.toplevel || pkg.executables.length === 0) continue;
     attrs.add(pkg.origin.attr);
+    const { pname, version } = storePname(pkg.name, pkg.origin.output);
+    storeNames.add(`${pname}-${version}`);
     if (pkg.origin.system) systems.add(pkg.origin.system);
   }
-  return { attrs, systems };
+  return { attrs, systems, storeNames };
 }
 
-/** Mark the attributes another system's database lacks (`missingOn`), and add it to the systems. */
-export function markMissing(table: TableData, system: string, present: Set<string>, overrides: Overrides): number {
+/**
+ * Mark the attributes another system's database lacks (`missingOn`), and add it to the systems.
+ * nix-index records one attribute per store path, and not always the same one on every system
+ * (glibc's outputs are recorded as `iconv` on aarch64-linux): an attribute whose store name
+ * (name and version) the other system has is present there.
+ */
+export function markMissing(
+  table: TableData,
+  system: string,
+  present: Set<string>,
+  overrides: Overrides,
+  byName: { storeNames?: Map<string, string>; presentNames?: Set<string> } = {},
+): number {
   const overridden = new Set(Object.values(overrides).map((o) => o.attr));
   let n = 0;
   for (const a of table.attrs) {
     // Overrides name attributes nix-index may list under another name: no claim about them.
     if (present.has(a.attr) || overridden.has(a.attr)) continue;
+    const name = byName.storeNames?.get(a.attr);
+    if (name && byName.presentNames?.has(name)) continue;
     a.missingOn = [...(a.missingOn ?? []), system];
     n++;
   }
