@@ -4,7 +4,9 @@
  * (`which -o json`), so the reasons always match the order.
  *
  * Lower score ranks first. Each signal below was kept because it fixed a class of wrong picks on
- * the everyday list (test/unit/resolve/everyday.test.ts; the numbers are in that file's header):
+ * the everyday list (test/unit/resolve/everyday-list.ts, 218 commands): 89.4% right before them,
+ * 100% with them; `node bench/rank-signals.mjs` switches each off and lists what flips (without
+ * Debian's hints 97.2%; without them and the reimplementation pattern 94.0%):
  *
  * - name: an attribute named like the executable (htop, jq) is what people mean, unless a
  *   mainstream distribution ships that executable from another project (drill: nixpkgs' `drill`
