@@ -1,8 +1,10 @@
+import { planForArch } from '../plan/arch.js';
 import type { RunPlan } from '../plan/types.js';
 import { buildImageRef, type Arch, type ImageRef } from './ref.js';
 
 /** The plan's image for one architecture, with what the user should hear about it. */
-export function imageFor(plan: RunPlan, arch: Arch): ImageRef & { warnings: string[] } {
+export function imageFor(plan0: RunPlan, arch: Arch): ImageRef & { warnings: string[] } {
+  const plan = planForArch(plan0, arch);
   const ref = buildImageRef({ registry: plan.registry, packages: [...plan.packages, ...plan.addedPackages], shell: plan.shell, arch, tag: plan.tag });
   if (arch !== 'arm64' || plan.notOnArm64.length === 0) return { ...ref, warnings: [] };
   const list = plan.notOnArm64.join(', ');

@@ -20,7 +20,8 @@ export interface ResolveInput {
  */
 export function resolvePlan(flags: ValidFlags, input: ResolveInput): RunPlan {
   const { table } = input;
-  const lookup = { choices: input.choices };
+  // With --arch arm64 the providers nixpkgs builds for aarch64-linux come first.
+  const lookup = { choices: input.choices, ...(flags.arch === 'arm64' ? { system: 'aarch64-linux' } : {}) };
   const { command: userCommand, requested } = flags;
   let shell = flags.shellRequested;
   const resolutions: Resolution[] = [];
@@ -50,6 +51,13 @@ export function resolvePlan(flags: ValidFlags, input: ResolveInput): RunPlan {
   if (SHELL_COMMANDS.has(basename(command[0]!))) shell = true;
 
   for (const p of requested) resolutions.push(resolvePackage(table, p, lookup));
+  // `--pkgs jq -- echo hi`: the command's own executable comes too when no requested package
+  // provides it (an image holds only what was asked for: without coreutils there is no echo).
+  // A name the table does not know (a script, a path in the image) is left to the packages.
+  if (flags.executable === undefined && requested.length > 0 && userCommand.length > 0 && !SHELL_COMMANDS.has(exe)) {
+    const provided = resolutions.some((r) => r.attr === exe || table.executablesOf(r.attr).includes(exe));
+    if (!provided && table.candidates(exe).length > 0) resolutions.push(resolveExecutable(table, exe, lookup));
+  }
   if (!input.interactive) {
     const tie = resolutions.find((r) => r.via === 'executable' && r.ambiguous);
     if (tie) {

@@ -1,11 +1,13 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Arch } from '../image/ref.js';
+import { planForArch } from '../plan/arch.js';
 import type { RunPlan } from '../plan/types.js';
 import { containerCommand } from './command.js';
 import { buildPod, podName, type Owner } from './manifest.js';
 
 /** The pod that will be sent: `image` may be the tag reference or the digest-pinned one. */
-export function podFor(plan: RunPlan, opts: { image: string; arch: Arch; owner: Owner; name?: string }): V1Pod {
+export function podFor(plan0: RunPlan, opts: { image: string; arch: Arch; owner: Owner; name?: string }): V1Pod {
+  const plan = planForArch(plan0, opts.arch);
   return buildPod({
     name: opts.name ?? podName(plan.exe),
     namespace: plan.namespace,

@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, NixrunError } from '../errors.js';
-import { isAmbiguous, isClearCut, nixeryReach, rankCandidates, type AttrInfo } from './rank.js';
-import { parseTable, type Overrides } from './table-file.js';
+import { isAmbiguous, isClearCut, nixeryReach, rankCandidates, WEIGHTS, type AttrInfo } from './rank.js';
+import { parseHints, parseTableLazy, type Overrides } from './table-file.js';
 import { readJsonFile, writeJsonFile, xdgPath } from '../xdg.js';
 
 export interface Candidate {
@@ -29,8 +29,11 @@ export interface TableInfo {
 
 export interface Table {
   info: TableInfo;
-  /** Ranked best first; [] when unknown. Exact, case-sensitive match. */
-  candidates(exe: string): Candidate[];
+  /**
+   * Ranked best first; [] when unknown. Exact, case-sensitive match. With a system
+   * (aarch64-linux for arm64), packages nixpkgs does not build for it rank last.
+   */
+  candidates(exe: string, opts?: { system?: string }): Candidate[];
   /** Is this an attribute of the table (first segment compared case-insensitively, like Nixery)? */
   hasAttribute(attr: string): boolean;
   executablesOf(attr: string): string[];
@@ -116,40 +119,50 @@ export function loadTable(files: TableFiles = {}): Table {
 }
 
 function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides): Table {
-  const { header, attrs, exeSection } = parseTable(readFileSync(path));
+  const { header, attrs: section0, exeSection } = parseTableLazy(readFileSync(path));
+  let allAttrs: AttrInfo[] | undefined;
+  const attrs = () => (allAttrs ??= section0.all());
   const section = `\n${exeSection}`;
-  let exeMap: Map<string, number[]> | undefined;
+  // exe → the rest of its line: candidate indexes, then Debian's providers after a tab.
+  let exeMap: Map<string, string> | undefined;
   let byAttr: Map<string, string[]> | undefined;
   let attrIndex: Map<string, number> | undefined;
-  const exeCount = (() => {
+  // Counted when asked (`table info`), not on every load.
+  let exeCount: number | undefined;
+  const countExes = () => {
+    if (exeCount !== undefined) return exeCount;
     let n = 0;
     for (let i = section.indexOf('\n'); i !== -1 && i < section.length - 1; i = section.indexOf('\n', i + 1)) n++;
-    return n;
-  })();
+    return (exeCount = n);
+  };
 
   // One lookup scans the text; many build the map once.
   let lookups = 0;
-  const indexesOf = (exe: string): number[] | undefined => {
+  const entryOf = (exe: string): { idx: number[]; hints: string } | undefined => {
     if (!exeMap && ++lookups > 16) exeMap = parseExes(section);
-    if (exeMap) return exeMap.get(exe);
-    const at = section.indexOf(`\n${exe}\t`);
-    if (at === -1) return undefined;
-    const start = at + exe.length + 2;
-    const end = section.indexOf('\n', start);
-    return section.slice(start, end === -1 ? undefined : end).split(',').map(Number);
+    let rest: string | undefined;
+    if (exeMap) rest = exeMap.get(exe);
+    else {
+      const at = section.indexOf(`\n${exe}\t`);
+      if (at === -1) return undefined;
+      const start = at + exe.length + 2;
+      const end = section.indexOf('\n', start);
+      rest = section.slice(start, end === -1 ? undefined : end);
+    }
+    return rest === undefined ? undefined : splitEntry(rest);
   };
   const attrKey = (a: string) => {
     const dot = a.indexOf('.');
     return dot === -1 ? a.toLowerCase() : a.slice(0, dot).toLowerCase() + a.slice(dot);
   };
-  const attrIndexes = () => (attrIndex ??= new Map(attrs.map((a, i) => [attrKey(a.attr), i])));
+  const attrIndexes = () => (attrIndex ??= new Map(attrs().map((a, i) => [attrKey(a.attr), i])));
   const executablesByAttr = () => {
     if (byAttr) return byAttr;
     exeMap ??= parseExes(section);
     byAttr = new Map();
-    for (const [exe, idx] of exeMap) {
-      for (const i of idx) {
-        const a = attrs[i]!.attr;
+    for (const [exe, rest] of exeMap) {
+      for (const i of splitEntry(rest).idx) {
+        const a = section0.at(i).attr;
         if (!byAttr.has(a)) byAttr.set(a, []);
         byAttr.get(a)!.push(exe);
       }
@@ -158,13 +171,24 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
   };
 
   return {
-    info: { kind, path, source: header.source, snapshot: header.snapshot, systems: header.systems, executables: exeCount, attributes: attrs.length },
-    candidates(exe) {
-      const idx = indexesOf(exe);
-      if (!idx) return [];
-      const infos: AttrInfo[] = idx.map((i) => attrs[i]!);
-      // Re-rank with the same function the build used, for the reasons; the order is the same.
-      const ranked = rankCandidates(exe, infos, overrides);
+    info: {
+      kind,
+      path,
+      source: header.source,
+      snapshot: header.snapshot,
+      systems: header.systems,
+      get executables() {
+        return countExes();
+      },
+      attributes: section0.length,
+    },
+    candidates(exe, opts = {}) {
+      const entry = entryOf(exe);
+      if (!entry) return [];
+      const infos: AttrInfo[] = entry.idx.map((i) => section0.at(i));
+      // Re-rank with the same function the build used, for the reasons; the order is the same
+      // (for the table's own system; another system may reorder).
+      const ranked = rankCandidates(exe, infos, overrides, { ...(entry.hints ? { distro: parseHints(entry.hints) } : {}), ...(opts.system ? { system: opts.system } : {}) });
       const missing = new Map(infos.map((i) => [i.attr, i.missingOn]));
       return ranked.map((r) => {
         const notBuiltFor = missing.get(r.attr);
@@ -172,29 +196,34 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
       });
     },
     hasAttribute: (attr) => attrIndexes().has(attrKey(attr)),
-    executablesOf: (attr) => [...(executablesByAttr().get(attrs[attrIndexes().get(attrKey(attr)) ?? -1]?.attr ?? attr) ?? [])].sort((a, b) => a.length - b.length || a.localeCompare(b)),
+    executablesOf: (attr) => [...(executablesByAttr().get(attrs()[attrIndexes().get(attrKey(attr)) ?? -1]?.attr ?? attr) ?? [])].sort((a, b) => a.length - b.length || a.localeCompare(b)),
     suggest(name, max = 3) {
       exeMap ??= parseExes(section);
-      return closest(name, [...exeMap.keys()], max).concat(closest(name, attrs.map((a) => a.attr), max)).filter((v, i, all) => all.indexOf(v) === i).slice(0, max);
+      return closest(name, [...exeMap.keys()], max).concat(closest(name, attrs().map((a) => a.attr), max)).filter((v, i, all) => all.indexOf(v) === i).slice(0, max);
     },
     executables() {
       exeMap ??= parseExes(section);
       return [...exeMap.keys()];
     },
-    attributes: () => attrs.map((a) => a.attr),
-    missingOn: (attr) => attrs[attrIndexes().get(attrKey(attr)) ?? -1]?.missingOn ?? [],
+    attributes: () => attrs().map((a) => a.attr),
+    missingOn: (attr) => attrs()[attrIndexes().get(attrKey(attr)) ?? -1]?.missingOn ?? [],
   };
 }
 
-function parseExes(section: string): Map<string, number[]> {
-  const map = new Map<string, number[]>();
+function splitEntry(rest: string): { idx: number[]; hints: string } {
+  const tab = rest.indexOf('\t');
+  return tab === -1 ? { idx: rest.split(',').map(Number), hints: '' } : { idx: rest.slice(0, tab).split(',').map(Number), hints: rest.slice(tab + 1) };
+}
+
+function parseExes(section: string): Map<string, string> {
+  const map = new Map<string, string>();
   let pos = 1;
   while (pos < section.length) {
     const tab = section.indexOf('\t', pos);
     const nl = section.indexOf('\n', tab);
     if (tab === -1) break;
     const end = nl === -1 ? section.length : nl;
-    map.set(section.slice(pos, tab), section.slice(tab + 1, end).split(',').map(Number));
+    map.set(section.slice(pos, tab), section.slice(tab + 1, end));
     pos = end + 1;
   }
   return map;
@@ -205,8 +234,9 @@ export function tableAgeDays(info: TableInfo, now = Date.now()): number {
   return Number.isNaN(t) ? 0 : (now - t) / 86_400_000;
 }
 
-export function resolveExecutable(table: Table, exe: string, opts: { choices?: ChoiceStore } = {}): Resolution {
-  const candidates = table.candidates(exe);
+/** `system`: the target (aarch64-linux for arm64): a provider nixpkgs builds for it is preferred. */
+export function resolveExecutable(table: Table, exe: string, opts: { choices?: ChoiceStore; system?: string } = {}): Resolution {
+  const candidates = table.candidates(exe, opts.system ? { system: opts.system } : {});
   if (candidates.length === 0) {
     const ideas = table.suggest(exe, 3);
     throw new NixrunError(`no package in nixpkgs provides the executable "${exe}"${ideas.length > 0 ? `; did you mean ${ideas.join(', ')}?` : ''}`, {
@@ -222,10 +252,27 @@ export function resolveExecutable(table: Table, exe: string, opts: { choices?: C
 }
 
 /**
+ * The same resolution for another target system (an arm64 cluster found by --arch auto, after the
+ * plan was resolved for amd64): when the pick is not built for it and another candidate is, the
+ * best of those wins, as `resolveExecutable(…, { system })` would have ranked it. An attribute
+ * named explicitly or a remembered choice is kept (the run then warns).
+ */
+export function preferBuiltFor(r: Resolution, system: string): Resolution {
+  if (r.via !== 'executable') return r;
+  const notBuilt = (c: Candidate) => c.notBuiltFor?.includes(system) ?? false;
+  const pick = r.candidates.find((c) => c.attr === r.attr);
+  if (!pick || !notBuilt(pick) || r.candidates.every(notBuilt)) return r;
+  const candidates = r.candidates
+    .map((c) => (notBuilt(c) ? { ...c, score: c.score + WEIGHTS.notBuilt, reasons: [...c.reasons, `not built for ${system} in nixpkgs`] } : c))
+    .sort((a, b) => a.score - b.score);
+  return { ...r, attr: candidates[0]!.attr, candidates, clearCut: isClearCut(candidates), ambiguous: isAmbiguous(candidates) };
+}
+
+/**
  * --pkgs: an exact attribute wins, then an executable name; anything else is taken as an
  * attribute the table does not list (libraries, data, python3Packages.*), for Nixery to judge.
  */
-export function resolvePackage(table: Table, name: string, opts: { choices?: ChoiceStore } = {}): Resolution {
+export function resolvePackage(table: Table, name: string, opts: { choices?: ChoiceStore; system?: string } = {}): Resolution {
   if (table.hasAttribute(name) || table.candidates(name).length === 0) {
     return { input: name, attr: name, via: 'attribute', candidates: [], clearCut: true, ambiguous: false };
   }

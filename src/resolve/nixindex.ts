@@ -27,6 +27,8 @@ export interface PackageOrigin {
 export interface IndexedPackage {
   /** The store path's name, e.g. "postgresql-17.5". */
   name: string;
+  /** The store path's hash: two attributes with the same hash (and name) are the same package. */
+  hash: string;
   origin: PackageOrigin;
   /** Executables: regular executable files or symlinks directly under bin/ or sbin/. */
   executables: string[];
@@ -123,14 +125,14 @@ export class FrcodeDecoder {
   }
 
   private finishPackage(json: Buffer): IndexedPackage {
-    let parsed: { name?: string; origin?: PackageOrigin };
+    let parsed: { name?: string; hash?: string; origin?: PackageOrigin };
     try {
       parsed = JSON.parse(json.toString('utf8')) as typeof parsed;
     } catch {
       throw new NixIndexFormatError(`corrupt database: package record is not JSON: ${json.subarray(0, 80).toString('utf8')}`);
     }
     if (!parsed.origin || typeof parsed.origin.attr !== 'string') throw new NixIndexFormatError('corrupt database: package record without origin.attr');
-    const pkg: IndexedPackage = { name: parsed.name ?? '', origin: parsed.origin, executables: [...new Set(this.executables)] };
+    const pkg: IndexedPackage = { name: parsed.name ?? '', hash: parsed.hash ?? '', origin: parsed.origin, executables: [...new Set(this.executables)] };
     this.executables = [];
     return pkg;
   }

@@ -53,6 +53,15 @@ describe('validateFlags + resolvePlan: what to run', () => {
     expect(imageFor(p, 'amd64').path.split('/')[0]).toBe('shell');
   });
 
+  it('--pkgs jq -- echo hi: the command’s executable comes too when no listed package provides it', () => {
+    expect(planRun(raw({ pkgs: ['jq'], '--': ['echo', 'hi'] }), ctx()).packages).toEqual(['jq', 'coreutils']);
+    // jq provides jq; netcat provides nc: nothing else is added.
+    expect(planRun(raw({ pkgs: ['jq'], '--': ['jq', '.'] }), ctx()).packages).toEqual(['jq']);
+    expect(planRun(raw({ pkgs: ['netcat'], '--': ['nc', '-zv', 'db', '5432'] }), ctx()).packages).toEqual(['netcat']);
+    // A name the table does not know (a script in the image) is left to the packages.
+    expect(planRun(raw({ pkgs: ['jq'], '--': ['./check.sh'] }), ctx()).packages).toEqual(['jq']);
+  });
+
   it('-- psql … without a positional takes the executable from the command', () => {
     const p = planRun(raw({ '--': ['psql', '-h', 'db'] }), ctx());
     expect(p.packages).toEqual(['postgresql']);

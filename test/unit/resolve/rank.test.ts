@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAmbiguous, isClearCut, nixeryReach, rankCandidates } from '../../../src/resolve/rank.js';
+import { isAmbiguous, isClearCut, nixeryReach, rankCandidates, type AttrInfo } from '../../../src/resolve/rank.js';
 
 const order = (exe: string, attrs: Array<[string, number]>, overrides = {}) => rankCandidates(exe, attrs.map(([attr, exeCount]) => ({ attr, exeCount })), overrides).map((r) => r.attr);
 
@@ -50,5 +50,45 @@ describe('what Nixery can serve', () => {
     ['_1password-cli', 'ok'],
   ])('%s → %s', (attr, reach) => {
     expect(nixeryReach(attr)).toBe(reach);
+  });
+});
+
+describe('the signals of issue 15', () => {
+  const info = (attr: string, exeCount: number, more: Partial<AttrInfo> = {}): AttrInfo => ({ attr, exeCount, ...more });
+
+  it('an alias of the -minimal variant loses to the full package (store names)', () => {
+    const r = rankCandidates('nsenter', [info('libuuid', 119, { pname: 'util-linux-minimal', version: '2.41.3' }), info('util-linux', 129, { version: '2.41.3' })]);
+    expect(r[0]!.attr).toBe('util-linux');
+    expect(r[1]!.reasons.join()).toMatch(/util-linux-minimal is a variant of util-linux/);
+  });
+
+  it('reimplementations lose to the originals, by pattern', () => {
+    expect(order('diff', [['uutils-diffutils', 3], ['diffutils', 4]])[0]).toBe('diffutils');
+    expect(order('sed', [['uutils-sed', 1], ['gnused', 1]])[0]).toBe('gnused');
+    expect(order('chroot', [['klibcShrunk', 38], ['coreutils', 107]])[0]).toBe('coreutils');
+  });
+
+  it("Debian's choice for /usr/bin/X decides between unrelated providers, and beats a namesake", () => {
+    const distro = [{ pkg: 'mariadb-client', src: 'mariadb' }];
+    expect(rankCandidates('mysqldump', [info('percona-server', 36), info('mysql84', 32, { pname: 'mysql' }), info('mariadb', 85, { pname: 'mariadb-server' })], {}, { distro })[0]!.attr).toBe('mariadb');
+    const drill = rankCandidates('drill', [info('drill', 1, { version: '0.9.0' }), info('ldns', 1, { version: '1.8.4' })], {}, { distro: [{ pkg: 'ldnsutils', src: 'ldns' }] });
+    expect(drill.map((r) => r.attr)).toEqual(['ldns', 'drill']);
+    expect(drill[1]!.reasons.join()).toMatch(/Debian's drill is ldnsutils \(source ldns\)/);
+    // kubectl is kubernetes' own client split out (same release): the name still wins.
+    const kubectl = rankCandidates('kubectl', [info('kubectl', 1, { version: '1.35.3' }), info('kubernetes', 9, { version: '1.35.3' })], {}, { distro: [{ pkg: 'kubernetes-client', src: 'kubernetes' }] });
+    expect(kubectl[0]!.attr).toBe('kubectl');
+  });
+
+  it('a big package is no umbrella for an executable named after it, nor beside its own variants', () => {
+    expect(order('ip6tables', [['iptables-legacy', 19], ['iptables', 45]])[0]).toBe('iptables');
+    expect(order('kafka-topics.sh', [['apacheKafka_3_9', 37], ['apacheKafka', 42]])[0]).toBe('apacheKafka');
+  });
+
+  it('on arm64, a provider nixpkgs builds for aarch64-linux beats one it does not', () => {
+    const cands = [info('cpuid', 1, { missingOn: ['aarch64-linux'] }), info('cpuid-tools', 2)];
+    expect(rankCandidates('cpuid', cands)[0]!.attr).toBe('cpuid');
+    const arm = rankCandidates('cpuid', cands, {}, { system: 'aarch64-linux' });
+    expect(arm[0]!.attr).toBe('cpuid-tools');
+    expect(arm[1]!.reasons.join()).toMatch(/not built for aarch64-linux/);
   });
 });
