@@ -55,7 +55,7 @@ export function assessStart(s: { name: string; pod: V1Pod; events: StartEvents; 
   if (waiting?.reason && FATAL_NOW.has(waiting.reason)) return { kind: 'failed', error: cannotStart(name, waiting.reason, waiting.message ?? events.latest?.message) };
   if (waiting?.reason && FATAL_AFTER_GRACE.has(waiting.reason)) {
     firstSeen.pullError ??= now;
-    if (waiting.reason === 'ImagePullBackOff' || now - firstSeen.pullError >= graceMs) {
+    if (waiting.reason === 'ImagePullBackOff' || imageNotFound(waiting.message) || now - firstSeen.pullError >= graceMs) {
       return { kind: 'failed', error: cannotStart(name, waiting.reason, events.pullFailure ?? waiting.message) };
     }
   }
@@ -158,6 +158,14 @@ export async function waitForStart(
   }
 }
 
+/**
+ * The runtime asked the registry and it has no such image (containerd: "rpc error: code =
+ * NotFound … not found"): the kubelet would only retry with a back-off, so waiting is pointless.
+ */
+function imageNotFound(message: string | undefined): boolean {
+  return /code = NotFound\b/.test(message ?? '');
+}
+
 function progressOf(pod: V1Pod, ev: CoreV1Event | undefined): StartProgress {
   const waiting = containerStatus(pod)?.state?.waiting;
   const scheduled = pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'True');
@@ -179,7 +187,10 @@ const CANNOT_START_HINTS: Record<string, string> = {
 };
 
 function cannotStart(name: string, reason: string, message: string | undefined): NixrunError {
-  return new NixrunError(`pod ${name} cannot start: ${reason}${message ? `: ${oneLine(message)}` : ''}`, { exitCode: ExitCode.cannotRun, hint: CANNOT_START_HINTS[reason] });
+  const hint = imageNotFound(message)
+    ? 'the registry has no image by that name: check the package names (kubectl nixrun which …); with the pre-flight on, the registry names the packages it lacks'
+    : CANNOT_START_HINTS[reason];
+  return new NixrunError(`pod ${name} cannot start: ${reason}${message ? `: ${oneLine(message)}` : ''}`, { exitCode: ExitCode.cannotRun, hint });
 }
 
 function describeWaiting(pod: V1Pod | undefined, ev: CoreV1Event | undefined): string {

@@ -153,6 +153,10 @@ class Session {
     if (!exit) throw new NixrunError(`could not read the exit code of pod ${name}`, { exitCode: ExitCode.tool, hint: `kubectl get pod ${name} -o yaml` });
     this.podFinished = true;
     if (exit.reason === 'DeadlineExceeded') ui.warn(`pod ${name} reached its --deadline (${formatDuration(plan.deadlineSeconds * 1000)}) and was stopped`);
+    if (exit.reason === 'OOMKilled') {
+      const limit = plan.limits?.memory;
+      ui.warn(`the container ran out of memory and was killed (OOMKilled)${limit ? `: its limit is ${limit}; raise it with --limits memory=…` : ''}`);
+    }
     return exit.exitCode;
   }
 

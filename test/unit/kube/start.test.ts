@@ -16,7 +16,12 @@ const FIXTURES = {
   exitedFast: pod({ phase: 'Pending', conditions: [scheduled], containerStatuses: [{ name: 'nixrun', image: 'x', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: 3 } } }] }),
   succeeded: pod({ phase: 'Succeeded' }),
   failed: pod({ phase: 'Failed', reason: 'DeadlineExceeded' }),
-  errImagePull: waiting('ErrImagePull', 'rpc error: code = NotFound'),
+  errImagePull: waiting('ErrImagePull', 'rpc error: code = Unknown desc = failed to pull and unpack image "127.0.0.1:5000/jq:latest": dial tcp 127.0.0.1:5000: connect: connection refused'),
+  // containerd's words, as the real kubelet reported them for a name the registry 404s.
+  errImagePullNotFound: waiting(
+    'ErrImagePull',
+    'rpc error: code = NotFound desc = failed to pull and unpack image "127.0.0.1:43943/nosuch:latest": failed to resolve reference "127.0.0.1:43943/nosuch:latest": 127.0.0.1:43943/nosuch:latest: not found',
+  ),
   imagePullBackOff: waiting('ImagePullBackOff', 'Back-off pulling image'),
   invalidImageName: waiting('InvalidImageName', 'couldn\'t parse image reference'),
   configError: waiting('CreateContainerConfigError', 'secret "db" not found'),
@@ -56,6 +61,7 @@ describe('assessStart: started, wait, or a typed error', () => {
     ['CreateContainerConfigError', FIXTURES.configError, /CreateContainerConfigError: secret "db" not found/, ExitCode.cannotRun],
     ['RunContainerError', FIXTURES.runContainerError, /RunContainerError: exec: "psql"/, ExitCode.cannotRun],
     ['ImagePullBackOff (the kubelet already gave up once)', FIXTURES.imagePullBackOff, /cannot start: ImagePullBackOff/, ExitCode.cannotRun],
+    ['ErrImagePull: the registry has no such image (NotFound is final)', FIXTURES.errImagePullNotFound, /cannot start: ErrImagePull: rpc error: code = NotFound .*nosuch:latest: not found/, ExitCode.cannotRun],
   ])('%s → fails at once', (_name, p, message, code) => {
     const d = assess(p);
     expect(d.kind).toBe('failed');
