@@ -1,5 +1,5 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
-import { isAmbiguous, isClearCut, nixeryReach, rankCandidates, type AttrInfo } from './rank.js';
+import { nixeryReach, rankCandidates, type AttrInfo } from './rank.js';
 
 /**
  * The lookup table on disk: brotli-compressed text, sorted and de-duplicated.
@@ -110,4 +110,3 @@ export function parseTable(compressed: Buffer): { header: TableHeader; attrs: At
   return { header, attrs, exeSection: text.slice(exesAt + '\n@exes\n'.length) };
 }
 
-export { isAmbiguous, isClearCut };
