@@ -1,5 +1,5 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
-import { distroMatch, isAmbiguous, isClearCut, nixeryReach, rankCandidates, type AttrInfo, type DistroHint } from './rank.js';
+import { distroMatch, nixeryReach, rankCandidates, type AttrInfo, type DistroHint } from './rank.js';
 
 /**
  * The lookup table on disk: brotli-compressed text, sorted and de-duplicated.
@@ -196,4 +196,3 @@ export function parseHints(field: string): DistroHint[] {
   });
 }
 
-export { isAmbiguous, isClearCut };

@@ -61,7 +61,9 @@ class Session {
     private readonly plan: RunPlan,
     private readonly opts: SessionOptions,
   ) {
-    ({ kube: this.kube, ui: this.ui, io: this.io } = opts);
+    this.kube = opts.kube;
+    this.ui = opts.ui;
+    this.io = opts.io;
     this.status = new StatusLine(opts.ui);
   }
 

@@ -1,14 +1,19 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { completionCandidates, ROOT, runCli } from '../../support/cli.js';
 
 // The in-process tests cover the commands; these few run the built binary, as kubectl does.
 const candidates = completionCandidates;
 
 describe('the built binary (smoke)', () => {
+  // `npm test` builds first; `vitest run --project unit` on a fresh clone builds here (esbuild, seconds).
+  beforeAll(() => {
+    if (!existsSync(join(ROOT, 'dist', 'kubectl-nixrun.js'))) execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+  }, 120_000);
+
   it('--help goes to stdout with exit 0', async () => {
     const r = await runCli(['--help']);
     expect(r.code, r.stderr).toBe(0);
