@@ -63,7 +63,12 @@ export interface ExitStatus {
  * After the attach stream ends, the container's exit code, read from its terminated status as
  * kubectl does. Polls briefly because the kubelet reports the exit a moment after the stream ends.
  */
+const KILLED_PHASE_WAIT_MS = 3000;
+
 export async function waitForExit(kube: Kube, name: string, opts: { timeoutMs: number; signal: AbortSignal }): Promise<ExitStatus | undefined> {
+  // A container the kubelet killed (its deadline, an eviction) ends before the pod's phase and
+  // reason say why: for a signal exit, wait briefly for the phase, so DeadlineExceeded is told.
+  let killedSeenAt: number | undefined;
   const status = await retry<ExitStatus | 'gone'>(
     async () => {
       let pod: V1Pod;
@@ -75,7 +80,9 @@ export async function waitForExit(kube: Kube, name: string, opts: { timeoutMs: n
         throw explainApiError(err, { action: `read pod ${name}`, namespace: kube.namespace, server: kube.server });
       }
       const t = containerStatus(pod)?.state?.terminated;
-      if (t) return { exitCode: t.exitCode, reason: t.reason || undefined, message: t.message || undefined };
+      const phaseFinal = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
+      if (t && !phaseFinal && (t.exitCode === 137 || t.exitCode === 143) && Date.now() - (killedSeenAt ??= Date.now()) < KILLED_PHASE_WAIT_MS) return undefined;
+      if (t) return { exitCode: t.exitCode, reason: (pod.status?.reason === 'DeadlineExceeded' ? pod.status.reason : t.reason) || undefined, message: t.message || undefined };
       // Deadline exceeded or evicted: the container never reported an exit code.
       if (pod.status?.phase === 'Failed') return { exitCode: ExitCode.tool, reason: pod.status.reason ?? 'Failed', message: pod.status.message ?? 'the pod failed' };
       return undefined;

@@ -54,6 +54,9 @@ class Session {
   /** Set before the create call: from then on the pod may exist and must be cleaned up. */
   private podName: string | undefined;
   private podFinished = false;
+  // Until the container has started, the user's command has not run (and with stdin it waits
+  // behind the start gate until the attach): nothing needs a graceful stop.
+  private containerStarted = false;
   private rawMode = false;
   private attached: Attached | undefined;
 
@@ -144,6 +147,7 @@ class Session {
       if (n > 0) ui.note(`removed ${n} stale nixrun pod${n > 1 ? 's' : ''} left by earlier runs`);
     });
 
+    this.containerStarted = true;
     if (!containerStatus(started)?.state?.terminated && started.status?.phase !== 'Succeeded' && started.status?.phase !== 'Failed') {
       if (plan.stdin) await this.attach(kube, name);
       else await this.followLogs(kube, name);
@@ -282,9 +286,13 @@ class Session {
       ui.info(`pod ${name} kept in ${kube.namespace}; attach: kubectl attach -it -n ${kube.namespace} ${name}; delete: kubectl delete pod -n ${kube.namespace} ${name}`);
       return;
     }
-    ui.debug(`DELETE /api/v1/namespaces/${kube.namespace}/pods/${name} (grace ${this.podFinished ? 0 : 1}s)`);
+    // Grace 0 removes the pod from the API at once; the kubelet then stops what is left. That is
+    // right when nothing of the user's runs (a pod still pulling would otherwise stay until the
+    // pull ends, a minute or more on a real node) or when the container has already exited.
+    const grace = this.podFinished || !this.containerStarted ? 0 : 1;
+    ui.debug(`DELETE /api/v1/namespaces/${kube.namespace}/pods/${name} (grace ${grace}s)`);
     const result = await deletePod(kube, name, {
-      gracePeriodSeconds: this.podFinished ? 0 : 1,
+      gracePeriodSeconds: grace,
       onRetry: (attempt) => {
         if (attempt === 1) ui.warn(`cannot reach the API server to delete pod ${name}; retrying for up to 30s`);
       },

@@ -128,7 +128,7 @@ describe('on the real node', () => {
   it('--deadline: the kubelet stops the pod (DeadlineExceeded) and the run says so', async () => {
     const ns = await createTestNamespace('node-deadline');
     const t0 = Date.now();
-    const r = await runCli([...base(ns), '--deadline', '3s', '--', 'sleep', '60'], { env, timeoutMs: 60_000 });
+    const r = await runCli(['--kubeconfig', kubeconfigPath(), '--no-sweep', '-n', ns, '--deadline', '3s', '--', 'sleep', '60'], { env, timeoutMs: 60_000 });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/DeadlineExceeded|deadline/i);
     expect(Date.now() - t0).toBeLessThan(20_000);

@@ -64,30 +64,32 @@ describe('the interactive package picker, driven in a real terminal', () => {
   });
 
   it('several providers on a terminal: one question, the ranked default preselected, the answer remembered', async () => {
+    // `amber`: two unrelated projects (the Amber language, and amber the secrets manager) ship it,
+    // and nothing tells which one is meant.
     const env = freshEnv();
-    const t = new Tmux([node, CLI, '--dry-run', '-o', 'json', '7z'], { env, height: 40 });
+    const t = new Tmux([node, CLI, '--dry-run', '-o', 'json', 'amber'], { env, height: 40 });
     try {
-      const s = await t.waitForScreen(/Several packages provide 7z; which one\?/);
-      expect(s).toMatch(/❯ p7zip/);
+      const s = await t.waitForScreen(/Several packages provide amber; which one\?/);
+      expect(s).toMatch(/❯ amber-lang/);
       t.send('Down');
-      await t.waitForScreen(/❯ _7zip-zstd/);
+      await t.waitForScreen(/❯ amber-secret/);
       t.send('Enter');
-      await t.waitForScreen(/"image": "nixery\.dev\/7zip-zstd/);
+      await t.waitForScreen(/"image": "nixery\.dev\/amber-secret/);
       expect(await t.exitCode()).toBe(0);
     } finally {
       t.kill();
     }
     // Without a terminal the tie is an error… unless the choice was remembered.
-    const r = await runCli(['--dry-run', '-o', 'json', '7z'], { env });
+    const r = await runCli(['--dry-run', '-o', 'json', 'amber'], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).spec.containers[0].image).toMatch(/^nixery\.dev\/7zip-zstd\//);
-    const fresh = await runCli(['--dry-run', '7z'], { env: freshEnv(), timeoutMs: 10_000 });
+    expect(JSON.parse(r.stdout).spec.containers[0].image).toMatch(/^nixery\.dev\/amber-secret\//);
+    const fresh = await runCli(['--dry-run', 'amber'], { env: freshEnv(), timeoutMs: 10_000 });
     expect(fresh.code).toBe(2);
-    expect(fresh.stderr).toMatch(/"7z" is provided equally by p7zip, _7zip-zstd: choose one/);
-    expect(fresh.stderr).toMatch(/hint: kubectl nixrun --pkgs p7zip -- 7z/);
-    const forget = await runCli(['which', '--forget', '7z'], { env });
+    expect(fresh.stderr).toMatch(/"amber" is provided equally by amber-lang, amber-secret: choose one/);
+    expect(fresh.stderr).toMatch(/hint: kubectl nixrun --pkgs amber-lang -- amber/);
+    const forget = await runCli(['which', '--forget', 'amber'], { env });
     expect(forget.code).toBe(0);
-    expect((await runCli(['--dry-run', '7z'], { env })).code).toBe(2);
+    expect((await runCli(['--dry-run', 'amber'], { env })).code).toBe(2);
   });
 
   it('through to a shell on the local cluster: pick curl, get bash, `exit 4` → exit 4, no pod left', async () => {
