@@ -57,18 +57,20 @@ try {
   if (ready.status !== 0) throw new Error(`my-db did not become ready: ${ready.stderr}${kubectl(['logs', 'my-db']).stdout}`);
   say('my-db is ready.');
   const steps = [
-    ['psql', '--', 'psql', '-h', 'my-db', '-U', 'app', '-c', 'select 1 as answer'],
+    ['psql', '--', 'psql', '-h', 'my-db', '-U', 'app', '-c', 'select 1'],
     ['ping', '--', 'ping', '-c1', 'my-db'],
   ];
   for (const step of steps) {
     if (stopping) break;
-    status = await nixrun(step);
+    const code = await nixrun(step);
+    if (status === 0) status = code; // the demo fails if any step did
   }
   if (!stopping) {
     const interactive = process.stdin.isTTY && process.stdout.isTTY;
     const extra = process.argv.slice(2);
     if (interactive) say('(an interactive shell: try `id`, `curl`, `nc -zv my-db 5432`; `exit` leaves and deletes the pod)');
-    status = await nixrun(interactive ? (extra.length ? extra : ['--pkgs', 'curl,gnugrep,ping,netcat', 'shell']) : ['--', 'id']);
+    const code = await nixrun(interactive ? (extra.length ? extra : ['--pkgs', 'curl,gnugrep,ping,netcat', 'shell']) : ['--', 'id']);
+    if (status === 0) status = code;
   }
   say(`\nkubectl nixrun exited with ${status}`);
 } catch (err) {
@@ -95,7 +97,17 @@ function postgresManifest(registry) {
         {
           name: 'postgres',
           image: `${registry}/shell/fakenss/postgresql`,
-          command: ['sh', '-c', 'initdb -D /tmp/data -U app --auth=trust >/dev/null && exec postgres -D /tmp/data -k /tmp -c listen_addresses=*'],
+          // A database `app` owned by the superuser `app`, trusted from the pod network (a demo).
+          command: [
+            'sh',
+            '-c',
+            [
+              'initdb -D /tmp/data -U app --auth=trust >/dev/null',
+              "echo 'host all all all trust' >> /tmp/data/pg_hba.conf",
+              "echo 'CREATE DATABASE app;' | postgres --single -D /tmp/data postgres >/dev/null",
+              'exec postgres -D /tmp/data -k /tmp -c listen_addresses=*',
+            ].join(' && '),
+          ],
           env: [{ name: 'HOME', value: '/tmp' }],
           ports: [{ containerPort: 5432 }],
           readinessProbe: { tcpSocket: { port: 5432 }, periodSeconds: 1 },
