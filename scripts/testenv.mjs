@@ -502,16 +502,7 @@ export async function restartApiserver(state, downMs = 0, opts = {}) {
  */
 async function ensureControllers(state, namespace) {
   const sa = async () => (await api(state, `/api/v1/namespaces/${namespace}/serviceaccounts/default`)).status === 200;
-  try {
-    await waitFor('the probe namespace’s ServiceAccount', sa, 5000);
-  } catch {
-    log('kube-controller-manager is backing off after the outage: restarting it');
-    const p = state.procs['kube-controller-manager'];
-    stopProcess(p);
-    startProcess(state, 'kube-controller-manager', p.bin, p.args);
-    save(state);
-    await waitFor('the probe namespace’s ServiceAccount (restarted controller manager)', sa, 60_000, state);
-  }
+  await restartIfSlow(state, 'kube-controller-manager', 'the probe namespace’s ServiceAccount', sa, 5000);
 }
 
 /**
@@ -520,26 +511,27 @@ async function ensureControllers(state, namespace) {
  * up eventually; tests need it now: schedule a probe pod, and restart the scheduler if it is slow.
  */
 async function ensureScheduling(state, namespace) {
-  const probePod = async () => {
-    const name = `probe-${randomBytes(3).toString('hex')}`;
-    const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { restartPolicy: 'Never', containers: [{ name: 'probe', image: state.pauseImage, imagePullPolicy: 'Never' }] } };
-    const r = await api(state, `/api/v1/namespaces/${namespace}/pods`, { method: 'POST', body });
-    if (r.status !== 201) throw new Error(`probe pod: HTTP ${r.status} ${r.body}`);
-    return name;
-  };
-  const bound = async (name) => JSON.parse((await api(state, `/api/v1/namespaces/${namespace}/pods/${name}`)).body).spec?.nodeName;
-  const name = await probePod();
-  try {
-    await waitFor('the scheduler', () => bound(name), 3000);
-  } catch {
-    log('kube-scheduler is backing off after the outage: restarting it');
-    const p = state.procs['kube-scheduler'];
-    stopProcess(p);
-    startProcess(state, 'kube-scheduler', p.bin, p.args);
-    save(state);
-    await waitFor('the restarted scheduler to bind the probe pod', () => bound(name), 60_000, state);
-  }
+  const name = `probe-${randomBytes(3).toString('hex')}`;
+  const body = { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { restartPolicy: 'Never', containers: [{ name: 'probe', image: state.pauseImage, imagePullPolicy: 'Never' }] } };
+  const r = await api(state, `/api/v1/namespaces/${namespace}/pods`, { method: 'POST', body });
+  if (r.status !== 201) throw new Error(`probe pod: HTTP ${r.status} ${r.body}`);
+  const bound = async () => JSON.parse((await api(state, `/api/v1/namespaces/${namespace}/pods/${name}`)).body).spec?.nodeName;
+  await restartIfSlow(state, 'kube-scheduler', 'the scheduler to bind the probe pod', bound, 3000);
   await api(state, `/api/v1/namespaces/${namespace}/pods/${name}?gracePeriodSeconds=0`, { method: 'DELETE' });
+}
+
+/** Wait `patienceMs` for `check`; if it is still false, restart the component and wait longer. */
+async function restartIfSlow(state, component, what, check, patienceMs) {
+  try {
+    await waitFor(what, check, patienceMs);
+  } catch {
+    log(`${component} is backing off after the outage: restarting it`);
+    const p = state.procs[component];
+    stopProcess(p);
+    startProcess(state, component, p.bin, p.args);
+    save(state);
+    await waitFor(`${what} (after restarting ${component})`, check, 60_000, state);
+  }
 }
 
 export function loadState(dir) {
