@@ -32,7 +32,7 @@ export async function imageCommand(args: ImageArgs, io: Io): Promise<number> {
   for (const n of declared.notes) ui.note(n);
   for (const r of declared.resolutions) if (r.via !== 'attribute' && r.attr !== r.input) ui.note(`${r.input} → ${r.attr}`);
   const { image } = declared;
-  const pinned = args.preflight ? await pinImage(image, { suggest: (name) => table.suggest(name, 3) }) : undefined;
+  const pinned = args.preflight ? await pinImage(image, { suggest: (name) => table.suggest(name, 3), isKnown: (name) => table.hasAttribute(name) }) : undefined;
   if (args.output === 'json') {
     const out = {
       registry: image.registry,

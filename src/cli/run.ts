@@ -81,7 +81,7 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   for (const r of plan.resolutions) noteResolution(r, ui);
 
   if (usePicker) ui.info(`image: ${imageFor(plan, plan.arch === 'auto' ? 'amd64' : plan.arch).ref}`);
-  if (plan.dryRun) return dryRun(plan, io, ui, { pin: Boolean(rawArgs.pin), suggest: (name) => table.suggest(name, 3) });
+  if (plan.dryRun) return dryRun(plan, io, ui, { pin: Boolean(rawArgs.pin), suggest: (name) => table.suggest(name, 3), isKnown: (name) => table.hasAttribute(name) });
   kube ??= await factory.kube({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }, io.env);
   const { runSession } = await import('../session/index.js');
   return runSession(plan, { kube, ui, io, suggest: (name) => table.suggest(name, 3), pingMs: nixrunEnv(io.env).pingIntervalMs });
@@ -110,13 +110,13 @@ async function askAmbiguous(flags: RunFlags, table: Table, io: Io, choices: Choi
   }
 }
 
-async function dryRun(plan: RunPlan, io: Io, ui: Ui, opts: { pin: boolean; suggest: (name: string) => string[] }): Promise<number> {
+async function dryRun(plan: RunPlan, io: Io, ui: Ui, opts: { pin: boolean; suggest: (name: string) => string[]; isKnown: (name: string) => boolean }): Promise<number> {
   const arch = plan.arch === 'auto' ? 'amd64' : plan.arch;
   if (plan.arch === 'auto') ui.note('--arch auto: no cluster is asked in --dry-run, assuming amd64 nodes');
   const image = imageFor(plan, arch);
   for (const w of image.warnings) ui.warn(w);
   // --pin: the one request a dry run makes, to the registry (never the cluster).
-  const ref = opts.pin ? (await pinImage(image, { suggest: opts.suggest })).ref : image.ref;
+  const ref = opts.pin ? (await pinImage(image, opts)).ref : image.ref;
   let pod = podFor(plan, { image: ref, arch, owner: currentOwner() });
   if (plan.script) pod = standaloneManifest(pod, plan.exe);
   io.stdout.write(plan.output === 'json' ? `${JSON.stringify(pod, null, 2)}\n` : stringify(pod, { lineWidth: 0 }));
