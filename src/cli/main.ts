@@ -2,7 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { ExitCode, exitCodeOf, UsageError } from '../errors.js';
 import { processIo, Ui, type Io } from '../ui/output.js';
 import { defaultFactory, type Factory } from './factory.js';
-import { ARRAY_FLAGS, COMMANDS, GLOBAL_FLAGS, withFlags } from './flags.js';
+import { ARRAY_FLAGS, COMMANDS, GLOBAL_FLAGS, withFlags, type Flag } from './flags.js';
 import type { RawRunArgs } from './run.js';
 
 /**
@@ -88,7 +88,7 @@ function buildParser(argv: string[], io: Io, factory: Factory, setExit: SetExit)
       'pick',
       'Choose packages interactively, then run them (same flags as the default command)',
       (y) =>
-        runOptions(y)
+        runOptions(y, COMMANDS.pick.flags)
           .example('$0 pick', 'type psq, pick postgresql (and more), then choose the command')
           .example('$0 pick -n debug --profile netadmin', 'the picked tools with NET_ADMIN in namespace debug')
           .example('$0 pick --dry-run -o yaml', 'pick, then print the pod instead of running it'),
@@ -187,12 +187,12 @@ function lowerFirst(s: string): string {
   return s.length > 0 ? s[0]!.toLowerCase() + s.slice(1) : s;
 }
 
-function runOptions(y: Argv) {
+function runOptions(y: Argv, flags: Flag[] = COMMANDS.run.flags) {
   const withExecutable = y.positional('executable', {
     type: 'string',
     description: 'The command you need (psql, dig, htop…), or "shell" for an interactive bash',
   });
-  return withFlags(withExecutable, COMMANDS.run.flags);
+  return withFlags(withExecutable, flags);
 }
 
 function runExamples<T>(y: Argv<T>): Argv<T> {
