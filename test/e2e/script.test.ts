@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { V1Pod } from '@kubernetes/client-node';
-import { runCli, spawnCli } from '../support/cli.js';
+import { CLI, runCli, spawnCli } from '../support/cli.js';
+import { Tmux } from '../support/tmux.js';
 import { auditEvents, core, createTestNamespace, e2eEnv, expectNoPodsLeft, kubeconfigPath, listPods, testenv, waitFor } from '../support/cluster.js';
 
 // Scripts on the local cluster (issue 18): packages from the #! nix-shell lines, served by the
@@ -50,6 +51,22 @@ describe('scripts on the local cluster', () => {
     console.log(`script run (pre-flight, pod, attach, exit, delete): ${ms} ms`);
     await expectNoPodsLeft(ns);
     expect(await configMapsOf(ns)).toEqual([]);
+  });
+
+  it('on a terminal: the script gets a TTY and reads what is typed; its exit code comes back', async () => {
+    const ns = await createTestNamespace('e2e-script-tty');
+    const path = script('ask.sh', '#!/usr/bin/env bash\n[ -t 0 ] && echo "stdin is a tty"\nread -r -p "name? " n\necho "hello $n"\nexit 4\n');
+    const t = new Tmux([process.execPath, CLI, ...base(), '-n', ns, path], { env });
+    try {
+      await t.waitForScreen(/^name\?\s*$/m);
+      expect(t.screen()).toMatch(/stdin is a tty/);
+      t.line('nix');
+      await t.waitForScreen(/^hello nix\s*$/m);
+      expect(await t.exitCode()).toBe(4);
+    } finally {
+      t.kill();
+    }
+    await expectNoPodsLeft(ns);
   });
 
   it('an ordinary #!/bin/bash line with --pkgs for its tools; SIGTERM while it runs deletes the pod (143)', async () => {
