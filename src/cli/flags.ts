@@ -68,8 +68,27 @@ const RUN_FLAGS: Flag[] = [
   { name: 'output', alias: 'o', choices: ['yaml', 'json'], description: 'Output format for --dry-run' },
 ];
 
+// Scripts (issue 18): `kubectl nixrun ./check.sh` needs no flag; these name a script outright.
+const SCRIPT_FLAGS: Flag[] = [
+  { name: 'script', alias: 'f', type: 'string', values: 'file', description: 'Run this script file: its #! nix-shell (or #!) lines choose the packages and interpreter' },
+  { name: 'configmap', type: 'string', description: 'Run the script in ConfigMap NAME (key KEY, or its only key): NAME[/KEY]' },
+  { name: 'pin', type: 'boolean', default: false, description: 'With --dry-run: ask the registry and pin the image by digest' },
+];
+
+// `kubectl nixrun image`: the Nixery reference for a declarative image (Deployments, Jobs).
+const IMAGE_FLAGS: Flag[] = [
+  { name: 'pkgs', alias: 'p', type: 'string', array: true, values: 'pkgs', description: 'Packages: nixpkgs attributes or executable names (repeatable, comma-separated)' },
+  { name: 'shell', type: 'boolean', default: false, description: 'Add Nixery’s shell meta-package (bashInteractive, coreutils, moreutils, nano)' },
+  { name: 'arch', choices: ['amd64', 'arm64'], default: 'amd64', description: 'Image architecture' },
+  { name: 'registry', type: 'string', description: 'Nixery registry host (env NIXRUN_REGISTRY; default nixery.dev)' },
+  { name: 'tag', type: 'string', description: 'Image tag: a branch or commit on a self-hosted git-source Nixery' },
+  { name: 'preflight', type: 'boolean', default: true, description: 'Ask the registry to build the image and pin it by digest (--no-preflight: offline, the tag reference)' },
+  { name: 'output', alias: 'o', choices: ['json'], description: 'Packages, references, digest and architecture as JSON' },
+];
+
 export const COMMANDS = {
-  run: { words: [], flags: RUN_FLAGS, positional: 'executables' },
+  run: { words: [], flags: [...RUN_FLAGS, ...SCRIPT_FLAGS], positional: 'executables' },
+  image: { words: ['image'], positional: 'executables', flags: IMAGE_FLAGS },
   which: {
     words: ['which'],
     positional: 'executables',

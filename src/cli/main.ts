@@ -2,7 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { ExitCode, exitCodeOf, UsageError } from '../errors.js';
 import { processIo, Ui, type Io } from '../ui/output.js';
 import { defaultFactory, type Factory } from './factory.js';
-import { ARRAY_FLAGS, COMMANDS, GLOBAL_FLAGS, withFlags } from './flags.js';
+import { ARRAY_FLAGS, COMMANDS, GLOBAL_FLAGS, withFlags, type Flag } from './flags.js';
 import type { RawRunArgs } from './run.js';
 
 /**
@@ -88,7 +88,7 @@ function buildParser(argv: string[], io: Io, factory: Factory, setExit: SetExit)
       'pick',
       'Choose packages interactively, then run them (same flags as the default command)',
       (y) =>
-        runOptions(y)
+        runOptions(y, COMMANDS.pick.flags)
           .example('$0 pick', 'type psq, pick postgresql (and more), then choose the command')
           .example('$0 pick -n debug --profile netadmin', 'the picked tools with NET_ADMIN in namespace debug')
           .example('$0 pick --dry-run -o yaml', 'pick, then print the pod instead of running it'),
@@ -159,6 +159,19 @@ function buildParser(argv: string[], io: Io, factory: Factory, setExit: SetExit)
       },
     )
     .command(
+      'image [executables..]',
+      'Print the Nixery image reference for packages, pinned by digest (for Deployments and Jobs)',
+      (y) =>
+        withFlags(y.positional('executables', { type: 'string', array: true, description: 'Executables whose packages go into the image' }), COMMANDS.image.flags)
+          .example('$0 image --shell -p google-cloud-sdk,redis,kubectl,curl,jq', 'nixery.dev/shell/curl/google-cloud-sdk/jq/kubectl/redis@sha256:…')
+          .example('$0 image psql dig -o json', 'packages, tag reference, digest and architecture')
+          .example('$0 image --no-preflight -p curl', 'offline: the tag reference, not pinned'),
+      async (args) => {
+        const { imageCommand } = await import('./image.js');
+        setExit(await imageCommand(args as unknown as import('./image.js').ImageArgs, io));
+      },
+    )
+    .command(
       'gc',
       'Delete nixrun pods whose owner is gone, that finished, or that are older than --ttl',
       (y) => withFlags(y, COMMANDS.gc.flags).example('$0 gc -A --dry-run', 'list stale pods in all namespaces'),
@@ -174,12 +187,12 @@ function lowerFirst(s: string): string {
   return s.length > 0 ? s[0]!.toLowerCase() + s.slice(1) : s;
 }
 
-function runOptions(y: Argv) {
+function runOptions(y: Argv, flags: Flag[] = COMMANDS.run.flags) {
   const withExecutable = y.positional('executable', {
     type: 'string',
     description: 'The command you need (psql, dig, htop…), or "shell" for an interactive bash',
   });
-  return withFlags(withExecutable, COMMANDS.run.flags);
+  return withFlags(withExecutable, flags);
 }
 
 function runExamples<T>(y: Argv<T>): Argv<T> {
@@ -188,5 +201,7 @@ function runExamples<T>(y: Argv<T>): Argv<T> {
     .example('$0 ping -- ping -c 3 my-svc', 'ping a service (ICMP works unprivileged)')
     .example('$0 --pkgs curl,gnugrep,netcat shell', 'an interactive bash with curl, grep and nc')
     .example('$0 htop', 'run htop itself')
-    .example('$0 --dry-run -o yaml psql', 'print the pod, no cluster needed');
+    .example('$0 --dry-run -o yaml psql', 'print the pod, no cluster needed')
+    .example('$0 ./check.sh -- --verbose', 'run a script by its #! nix-shell -i bash -p jq lines')
+    .example('$0 --configmap cluster-check -- arg', 'run the script kept in ConfigMap cluster-check');
 }

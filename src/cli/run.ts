@@ -3,9 +3,13 @@ import { dirname } from 'node:path';
 import { stringify } from 'yaml';
 import { UsageError } from '../errors.js';
 import { imageFor } from '../image/for-plan.js';
+import { pinImage } from '../image/pin.js';
 import { podFor } from '../pod/for-plan.js';
 import { resolvePlan, splitCommaList, validateFlags, type RunFlags, type RunPlan, type Terminal } from '../plan/index.js';
 import { fileChoiceStore, resolveExecutable, tableAgeDays, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
+import type { Kube } from '../kube/client.js';
+import { standaloneManifest } from '../script/manifest.js';
+import { scriptFlags, scriptPlan } from '../script/plan.js';
 import { currentOwner } from '../session/owner.js';
 import type { Io } from '../ui/output.js';
 import { Ui } from '../ui/output.js';
@@ -13,21 +17,42 @@ import { xdgPath } from '../xdg.js';
 import { applySettings, loadConfigFile, resolveSettings } from './config.js';
 import { configPath, nixrunEnv, tableFor } from './env.js';
 import type { Factory } from './factory.js';
+import { loadScriptConfigMap, loadScriptFile, scriptRequest } from './script.js';
 
 const STALE_TABLE_DAYS = 90;
 
+/** --pin is for a manifest: a run pins by digest anyway (unless --no-preflight). */
+function checkPin(args: { pin?: boolean; dryRun: boolean; preflight: boolean }): void {
+  if (!args.pin) return;
+  if (!args.dryRun) throw new UsageError('--pin needs --dry-run', 'a run always pins its image by digest (unless --no-preflight)');
+  if (!args.preflight) throw new UsageError('--pin asks the registry: it conflicts with --no-preflight');
+}
+
 /** The run command's flags as yargs hands them over: the settings are not applied yet. */
 export type RawRunArgs = Omit<RunFlags, 'registry' | 'profile' | 'podRunningTimeout' | 'deadline' | 'configPackages'> &
-  Partial<Pick<RunFlags, 'registry' | 'profile' | 'podRunningTimeout' | 'deadline'>>;
+  Partial<Pick<RunFlags, 'registry' | 'profile' | 'podRunningTimeout' | 'deadline'>> & { script?: string; configmap?: string; pin?: boolean };
 
 /** Complete (settings) → Validate (every flag, before any prompt) → ask → resolve → dry-run or session. */
 export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory): Promise<number> {
   const ui = new Ui(io, { quiet: rawArgs.quiet, verbosity: rawArgs.verbose ?? 0 });
   const path = configPath(io.env);
   const settings = resolveSettings(rawArgs, io.env, await loadConfigFile(path), path);
-  const flags = applySettings(rawArgs, settings);
+  const flags0 = applySettings(rawArgs, settings);
   const terminal: Terminal = { stdinIsTTY: Boolean(io.stdin.isTTY), stdoutIsTTY: Boolean(io.stdout.isTTY) };
-  let valid = validateFlags(flags, terminal);
+  checkPin(rawArgs);
+  // A script run (issue 18) is a run of its interpreter: a local file is read and parsed here; a
+  // ConfigMap's only once every flag has been checked (against a stand-in command), since that takes an API call.
+  const request = scriptRequest(rawArgs);
+  let script = request?.kind === 'file' ? loadScriptFile(request.path) : undefined;
+  let flags = script ? scriptFlags(flags0, script) : flags0;
+  let valid = validateFlags(request?.kind === 'configMap' ? { ...flags, executable: undefined, '--': ['bash', ...(flags['--'] ?? [])] } : flags, terminal);
+  let kube: Kube | undefined;
+  if (request?.kind === 'configMap') {
+    kube = await factory.kube({ kubeconfig: valid.kubeconfig, context: valid.context, namespace: valid.namespace }, io.env);
+    script = await loadScriptConfigMap(kube, request);
+    flags = scriptFlags(flags0, script);
+    valid = validateFlags(flags, terminal);
+  }
 
   // Prompts draw on stderr, so stdout may be a pipe (e.g. --dry-run -o json > pod.json).
   const interactive = Boolean(io.stdin.isTTY && io.stderr.isTTY);
@@ -44,14 +69,20 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   } else if (interactive) {
     await askAmbiguous(flags, table, io, choices);
   }
-  const plan = resolvePlan(valid, { table, choices, interactive });
+  let plan = resolvePlan(valid, { table, choices, interactive });
+  if (script) {
+    plan = scriptPlan(plan, script);
+    for (const n of script.spec.notes) ui.note(`${script.label}: ${n}`);
+    // The whole pod once now, so that an oversized annotation fails before any request.
+    podFor(plan, { image: 'nixrun.invalid/check', arch: 'amd64', owner: currentOwner() });
+  }
   warnIfStale(table, ui, io.env);
   for (const w of plan.warnings) ui.warn(w);
   for (const r of plan.resolutions) noteResolution(r, ui);
 
   if (usePicker) ui.info(`image: ${imageFor(plan, plan.arch === 'auto' ? 'amd64' : plan.arch).ref}`);
-  if (plan.dryRun) return dryRun(plan, io, ui);
-  const kube = await factory.kube({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }, io.env);
+  if (plan.dryRun) return dryRun(plan, io, ui, { pin: Boolean(rawArgs.pin), suggest: (name) => table.suggest(name, 3), isKnown: (name) => table.hasAttribute(name) });
+  kube ??= await factory.kube({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }, io.env);
   const { runSession } = await import('../session/index.js');
   return runSession(plan, { kube, ui, io, suggest: (name) => table.suggest(name, 3), pingMs: nixrunEnv(io.env).pingIntervalMs });
 }
@@ -79,12 +110,15 @@ async function askAmbiguous(flags: RunFlags, table: Table, io: Io, choices: Choi
   }
 }
 
-function dryRun(plan: RunPlan, io: Io, ui: Ui): number {
+async function dryRun(plan: RunPlan, io: Io, ui: Ui, opts: { pin: boolean; suggest: (name: string) => string[]; isKnown: (name: string) => boolean }): Promise<number> {
   const arch = plan.arch === 'auto' ? 'amd64' : plan.arch;
   if (plan.arch === 'auto') ui.note('--arch auto: no cluster is asked in --dry-run, assuming amd64 nodes');
   const image = imageFor(plan, arch);
   for (const w of image.warnings) ui.warn(w);
-  const pod = podFor(plan, { image: image.ref, arch, owner: currentOwner() });
+  // --pin: the one request a dry run makes, to the registry (never the cluster).
+  const ref = opts.pin ? (await pinImage(image, opts)).ref : image.ref;
+  let pod = podFor(plan, { image: ref, arch, owner: currentOwner() });
+  if (plan.script) pod = standaloneManifest(pod, plan.exe);
   io.stdout.write(plan.output === 'json' ? `${JSON.stringify(pod, null, 2)}\n` : stringify(pod, { lineWidth: 0 }));
   return 0;
 }

@@ -2,6 +2,7 @@ import type { V1EnvFromSource, V1Toleration } from '@kubernetes/client-node';
 import type { Arch } from '../image/ref.js';
 import type { ProfileName } from '../pod/profiles.js';
 import type { Resolution } from '../resolve/index.js';
+import type { PodScript } from '../script/pod.js';
 
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
@@ -120,4 +121,6 @@ export interface RunPlan extends Omit<ValidFlags, 'executable' | 'requested' | '
   warnings: string[];
   /** Packages that nixpkgs does not build for aarch64-linux (per the table): warned about for arm64. */
   notOnArm64: string[];
+  /** A script run (`./check.sh`, `-f`, `--configmap`): the file mounted into the pod; `command` runs it. */
+  script?: PodScript;
 }

@@ -3,12 +3,13 @@ import type { Arch } from '../image/ref.js';
 import { planForArch } from '../plan/arch.js';
 import type { RunPlan } from '../plan/types.js';
 import { containerCommand } from './command.js';
+import { withScript } from '../script/pod.js';
 import { buildPod, podName, type Owner } from './manifest.js';
 
 /** The pod that will be sent: `image` may be the tag reference or the digest-pinned one. */
 export function podFor(plan0: RunPlan, opts: { image: string; arch: Arch; owner: Owner; name?: string }): V1Pod {
   const plan = planForArch(plan0, opts.arch);
-  return buildPod({
+  const pod = buildPod({
     name: opts.name ?? podName(plan.exe),
     namespace: plan.namespace,
     image: opts.image,
@@ -36,4 +37,5 @@ export function podFor(plan0: RunPlan, opts: { image: string; arch: Arch; owner:
     imagePullPolicy: plan.imagePullPolicy,
     overrides: plan.overrides,
   });
+  return plan.script ? withScript(pod, plan.script) : pod;
 }

@@ -40,7 +40,7 @@ describe('__complete (cobra protocol, as kubectl_complete-nixrun answers it)', (
 
 describe('completion offers what --help lists, command by command', () => {
   // Every command's words, as the help's Commands section names them.
-  const commands = [[], ['pick'], ['which'], ['gc'], ['config', 'view'], ['completion'], ['table', 'update']];
+  const commands = [[], ['pick'], ['which'], ['gc'], ['config', 'view'], ['completion'], ['table', 'update'], ['image']];
 
   /** The flags in a help text's option lines ("  -n, --namespace  Namespace …"). */
   function helpFlags(help: string): string[] {
@@ -60,7 +60,7 @@ describe('completion offers what --help lists, command by command', () => {
     const help = (await runMain(['--help'])).stdout;
     const section = help.slice(help.indexOf('Commands:'), help.indexOf('Positionals:'));
     const listed = [...new Set([...section.matchAll(/^ {2}kubectl nixrun ([a-z]+)/gm)].map((m) => m[1]!))];
-    expect([...listed].sort()).toEqual(['completion', 'config', 'gc', 'pick', 'table', 'which']);
+    expect([...listed].sort()).toEqual(['completion', 'config', 'gc', 'image', 'pick', 'table', 'which']);
     const first = candidates((await runMain(['__complete', ''])).stdout).values;
     for (const word of listed) expect(first).toContain(word);
     expect(candidates((await runMain(['__complete', 'table', ''])).stdout).values).toEqual(['update']);

@@ -46,8 +46,9 @@ const overridesJson = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ 
 
 // ---- flags from the flag table, in every way they can be written -----------------------------
 // Not fuzzed: the ones that stop it being an offline dry run (--no-dry-run, --dry-run=false), the
-// picker (a prompt; tested through tmux) and --help/--version (their own output).
-const RUN_FLAGS = [...COMMANDS.run.flags, ...GLOBAL_FLAGS].filter((f: Flag) => !['dry-run', 'pick', 'version'].includes(f.name));
+// picker (a prompt; tested through tmux), --help/--version (their own output), and the two that
+// reach out by design: --configmap reads the API, --pin asks the registry (test/unit/cli/script.test.ts).
+const RUN_FLAGS = [...COMMANDS.run.flags, ...GLOBAL_FLAGS].filter((f: Flag) => !['dry-run', 'pick', 'version', 'configmap', 'pin'].includes(f.name));
 /** Values a person would give, so that many cases get through to a manifest. */
 const GOOD: Record<string, string[]> = {
   pkgs: ['curl', 'jq,curl', 'postgresql', 'python3Packages.requests', 'netcat,dig', 'shell', 'htop'],
@@ -84,7 +85,7 @@ const flagToken = fc.constantFrom(...RUN_FLAGS).chain((f: Flag) => {
   );
 });
 const command = fc.oneof(fc.constant([] as string[]), fc.constantFrom(['--', 'psql', '-h', 'db'], ['--', 'sh', '-c', 'curl -s x | wc -l'], ['--', '/usr/bin/env'], ['--', 'ping', '-c', '3', 'my-svc'], ['--', 'bash']), fc.array(text, { maxLength: 3 }).map((ws) => ['--', ...ws]));
-const SUBCOMMANDS = new Set(['which', 'gc', 'pick', 'config', 'completion', 'table', 'true', 'false']);
+const SUBCOMMANDS = new Set(['which', 'gc', 'pick', 'config', 'completion', 'table', 'image', 'true', 'false']);
 // A person's command line: an executable (or none), some flags, maybe a command after "--".
 const sensibleArgv = fc
   .tuple(fc.option(fc.constantFrom(...EXECUTABLES), { nil: undefined }), fc.array(flagToken, { maxLength: 5 }), command)
