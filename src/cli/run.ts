@@ -4,6 +4,8 @@ import { stringify } from 'yaml';
 import { UsageError } from '../errors.js';
 import { imageFor } from '../image/for-plan.js';
 import { podFor } from '../pod/for-plan.js';
+import { nodePodFor } from '../pod/for-mode.js';
+import { podName } from '../pod/manifest.js';
 import { resolvePlan, splitCommaList, validateFlags, type RunFlags, type RunPlan, type Terminal } from '../plan/index.js';
 import { fileChoiceStore, resolveExecutable, tableAgeDays, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
 import { currentOwner } from '../session/owner.js';
@@ -25,7 +27,7 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   const ui = new Ui(io, { quiet: rawArgs.quiet, verbosity: rawArgs.verbose ?? 0 });
   const path = configPath(io.env);
   const settings = resolveSettings(rawArgs, io.env, await loadConfigFile(path), path);
-  const flags = applySettings(rawArgs, settings);
+  const flags = { ...applySettings(rawArgs, settings), profileExplicit: settings.profile.source !== 'default' };
   const terminal: Terminal = { stdinIsTTY: Boolean(io.stdin.isTTY), stdoutIsTTY: Boolean(io.stdout.isTTY) };
   let valid = validateFlags(flags, terminal);
 
@@ -50,8 +52,13 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   for (const r of plan.resolutions) noteResolution(r, ui);
 
   if (usePicker) ui.info(`image: ${imageFor(plan, plan.arch === 'auto' ? 'amd64' : plan.arch).ref}`);
-  if (plan.dryRun) return dryRun(plan, io, ui);
+  if (plan.dryRun && (plan.mode.kind === 'pod' || plan.mode.kind === 'node')) return dryRun(plan, io, ui);
   const kube = await factory.kube({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }, io.env);
+  if (plan.dryRun) {
+    // --target and --copy work from a pod that exists: read it (GETs only), send nothing.
+    const { modeDryRun } = await import('../session/dry-run.js');
+    return printManifest(await modeDryRun(plan, kube, ui), plan, io);
+  }
   const { runSession } = await import('../session/index.js');
   return runSession(plan, { kube, ui, io, suggest: (name) => table.suggest(name, 3), pingMs: nixrunEnv(io.env).pingIntervalMs });
 }
@@ -84,8 +91,13 @@ function dryRun(plan: RunPlan, io: Io, ui: Ui): number {
   if (plan.arch === 'auto') ui.note('--arch auto: no cluster is asked in --dry-run, assuming amd64 nodes');
   const image = imageFor(plan, arch);
   for (const w of image.warnings) ui.warn(w);
-  const pod = podFor(plan, { image: image.ref, arch, owner: currentOwner() });
-  io.stdout.write(plan.output === 'json' ? `${JSON.stringify(pod, null, 2)}\n` : stringify(pod, { lineWidth: 0 }));
+  const owner = currentOwner();
+  const pod = plan.mode.kind === 'node' ? nodePodFor(plan, plan.mode.node, { image: image.ref, arch, owner, name: podName(`node-${plan.mode.node}`) }) : podFor(plan, { image: image.ref, arch, owner });
+  return printManifest(pod, plan, io);
+}
+
+function printManifest(obj: object, plan: RunPlan, io: Io): number {
+  io.stdout.write(plan.output === 'json' ? `${JSON.stringify(obj, null, 2)}\n` : stringify(obj, { lineWidth: 0 }));
   return 0;
 }
 

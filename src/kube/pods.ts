@@ -63,7 +63,7 @@ export interface ExitStatus {
  * After the attach stream ends, the container's exit code, read from its terminated status as
  * kubectl does. Polls briefly because the kubelet reports the exit a moment after the stream ends.
  */
-export async function waitForExit(kube: Kube, name: string, opts: { timeoutMs: number; signal: AbortSignal }): Promise<ExitStatus | undefined> {
+export async function waitForExit(kube: Kube, name: string, opts: { timeoutMs: number; signal: AbortSignal; container?: string }): Promise<ExitStatus | undefined> {
   const status = await retry<ExitStatus | 'gone'>(
     async () => {
       let pod: V1Pod;
@@ -74,7 +74,7 @@ export async function waitForExit(kube: Kube, name: string, opts: { timeoutMs: n
         if (isTransient(err)) return undefined;
         throw explainApiError(err, { action: `read pod ${name}`, namespace: kube.namespace, server: kube.server });
       }
-      const t = containerStatus(pod)?.state?.terminated;
+      const t = containerStatus(pod, opts.container)?.state?.terminated;
       if (t) return { exitCode: t.exitCode, reason: t.reason || undefined, message: t.message || undefined };
       // Deadline exceeded or evicted: the container never reported an exit code.
       if (pod.status?.phase === 'Failed') return { exitCode: ExitCode.tool, reason: pod.status.reason ?? 'Failed', message: pod.status.message ?? 'the pod failed' };
@@ -111,6 +111,14 @@ export async function listOurPods(kube: Kube, opts: { allNamespaces: boolean }):
   return list.items;
 }
 
-export function containerStatus(pod: V1Pod | undefined): V1ContainerStatus | undefined {
+/**
+ * A container's status. Named: that container, regular or ephemeral (a copy or a target pod has
+ * others whose status must not be taken for ours). Unnamed: ours in a fresh pod, else its first.
+ */
+export function containerStatus(pod: V1Pod | undefined, name?: string): V1ContainerStatus | undefined {
+  if (name !== undefined) {
+    const s = pod?.status;
+    return s?.containerStatuses?.find((c) => c.name === name) ?? s?.ephemeralContainerStatuses?.find((c) => c.name === name);
+  }
   return pod?.status?.containerStatuses?.find((c) => c.name === CONTAINER_NAME) ?? pod?.status?.containerStatuses?.[0];
 }
