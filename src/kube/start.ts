@@ -178,7 +178,7 @@ export function aboutContainer(ev: CoreV1Event, container: string | undefined): 
 
 function progressOf(pod: V1Pod, ev: CoreV1Event | undefined, container?: string): StartProgress {
   const waiting = containerStatus(pod, container)?.state?.waiting;
-  const scheduled = pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'True');
+  const scheduled = Boolean(pod.spec?.nodeName) || pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'True');
   if (!scheduled) {
     const cond = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     return { stage: 'Scheduling', detail: cond?.message || undefined };
