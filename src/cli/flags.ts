@@ -146,3 +146,27 @@ export const ARRAY_FLAGS: ReadonlySet<string> = new Set([
 function camelCase(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
+
+/**
+ * `kubectl nixrun node/NAME htop` (kubectl debug's form): the node is a mode, not the executable,
+ * so it becomes `--node-shell NAME` before yargs sees a second positional. Only the first
+ * positional of the run command counts; a flag's value (`-l node/x`) is left alone.
+ */
+export function rewriteNodePositional(argv: string[]): string[] {
+  const subcommands = new Set(Object.values(COMMANDS).flatMap((c) => c.words.slice(0, 1)));
+  const takesValue = new Set(
+    [...COMMANDS.run.flags, ...GLOBAL_FLAGS].filter((f) => f.type !== 'boolean' && f.type !== 'count').flatMap((f) => [`--${f.name}`, ...(f.alias ? [`-${f.alias}`] : [])]),
+  );
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      if (takesValue.has(a)) i++;
+      continue;
+    }
+    if (i === 0 && subcommands.has(a)) return argv;
+    const m = /^nodes?\/(.*)$/i.exec(a);
+    return m ? [...argv.slice(0, i), '--node-shell', m[1]!, ...argv.slice(i + 1)] : argv;
+  }
+  return argv;
+}

@@ -193,11 +193,3 @@ function refuse(pod: PodOnlyFlags, what: string, why: Partial<Record<keyof PodOn
     if (set) throw new UsageError(`${flagName[key]} does not apply to ${what}: ${reason}`);
   }
 }
-
-/** `node/NAME` as the first positional is node mode (kubectl debug node/NAME); the next word is the executable. */
-export function splitNodePositional(executable: string | undefined, strays: Array<string | number>): { node?: string; executable?: string; strays: Array<string | number> } {
-  if (executable === undefined || !/^nodes?\//i.test(executable)) return { executable, strays };
-  const node = executable.slice(executable.indexOf('/') + 1);
-  const [next, ...rest] = strays;
-  return { node, executable: next === undefined ? undefined : String(next), strays: rest };
-}

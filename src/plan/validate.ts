@@ -5,7 +5,7 @@ import { parseEnv, parseEnvFrom, parseKeyValues, parseOverrides, parseResources,
 import { isProfileName, PROFILE_NAMES } from '../pod/profiles.js';
 import { basename, checkOverrides } from '../pod/manifest.js';
 import { checkDnsName, checkExecutableName, checkPackageOrExecutable, SHELL_COMMANDS, splitCommaList } from './names.js';
-import { splitNodePositional, validateMode } from './mode.js';
+import { validateMode } from './mode.js';
 import type { RunFlags, Terminal, ValidFlags } from './types.js';
 
 /**
@@ -15,12 +15,7 @@ import type { RunFlags, Terminal, ValidFlags } from './types.js';
  */
 export function validateFlags(flags0: RunFlags, terminal: Terminal): ValidFlags {
   const warnings: string[] = [];
-  // `kubectl nixrun node/NAME htop`: the node comes first, the executable after it.
-  const positional = splitNodePositional(flags0.executable, flags0._ ?? []);
-  if (positional.node !== undefined && flags0.nodeShell !== undefined && positional.node !== flags0.nodeShell) {
-    throw new UsageError(`two nodes named: node/${positional.node} and --node-shell ${flags0.nodeShell}`, 'name the node once');
-  }
-  const flags: RunFlags = { ...flags0, executable: positional.executable, _: positional.strays, nodeShell: positional.node ?? flags0.nodeShell };
+  const flags = flags0;
   const strays = (flags._ ?? []).map(String);
   if (strays.length > 0) {
     throw new UsageError(

@@ -11,7 +11,9 @@ export const HOST_ROOT = '/host';
  * arguments after it, never as shell text.
  */
 export function hostShellCommand(command: string[]): string[] {
-  const enter = ['nsenter', '--target', '1', '--all', '--'];
+  // The namespaces one by one, as node-shell does: --all would add the user namespace, which
+  // hardened hosts refuse to let even a privileged container stat.
+  const enter = ['nsenter', '--target', '1', '--mount', '--uts', '--ipc', '--net', '--pid', '--'];
   if (command.length > 0) return [...enter, ...command];
   return [...enter, '/bin/sh', '-c', 'command -v bash >/dev/null 2>&1 && exec bash -l; exec sh -l'];
 }
