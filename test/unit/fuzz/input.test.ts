@@ -47,7 +47,10 @@ const overridesJson = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ 
 // ---- flags from the flag table, in every way they can be written -----------------------------
 // Not fuzzed: the ones that stop it being an offline dry run (--no-dry-run, --dry-run=false), the
 // picker (a prompt; tested through tmux) and --help/--version (their own output).
-const RUN_FLAGS = [...COMMANDS.run.flags, ...GLOBAL_FLAGS].filter((f: Flag) => !['dry-run', 'pick', 'version'].includes(f.name));
+// The fresh pod's flags: the modes (--target, --copy, node/NAME) have their own tests (test/unit/modes), and
+// --target/--copy read the cluster even in --dry-run.
+const MODE_FLAGS = ['target', 'container', 'mount-from', 'copy', 'replace', 'share-processes', 'same-node', 'node-shell', 'host-shell'];
+const RUN_FLAGS = [...COMMANDS.run.flags, ...GLOBAL_FLAGS].filter((f: Flag) => !['dry-run', 'pick', 'version', ...MODE_FLAGS].includes(f.name));
 /** Values a person would give, so that many cases get through to a manifest. */
 const GOOD: Record<string, string[]> = {
   pkgs: ['curl', 'jq,curl', 'postgresql', 'python3Packages.requests', 'netcat,dig', 'shell', 'htop'],
