@@ -241,6 +241,20 @@ describe('Pod Security: each mode in a restricted namespace fits a profile or is
   });
 });
 
+describe('completion from the cluster', () => {
+  it('offers the namespace’s pods for --target and the nodes for node/ and --node-shell', async () => {
+    const ns = await createTestNamespace('e2e-complete');
+    await appPod(ns, 'web', LISTENER);
+    const { completionCandidates } = await import('../support/cli.js');
+    const pods = await runCli(['__complete', '--kubeconfig', kubeconfigPath(), '-n', ns, '--target', 'pod/w'], { env });
+    expect(completionCandidates(pods.stdout).values).toEqual(['pod/web']);
+    const nodes = await runCli(['__complete', '--kubeconfig', kubeconfigPath(), 'node/nixrun'], { env });
+    expect(completionCandidates(nodes.stdout).values).toEqual([`node/${testenv().nodes.real}`]);
+    const flag = await runCli(['__complete', '--kubeconfig', kubeconfigPath(), '--node-shell', 'kwok'], { env });
+    expect(completionCandidates(flag.stdout).values).toEqual([testenv().nodes.kwok]);
+  });
+});
+
 describe('RBAC', () => {
   it('the README’s Role is enough for --target; without pods/ephemeralcontainers the 403 says what is missing', async () => {
     const ns = await createTestNamespace('e2e-modes-rbac');
