@@ -189,5 +189,8 @@ function runExamples<T>(y: Argv<T>): Argv<T> {
     .example('$0 ping -- ping -c 3 my-svc', 'ping a service (ICMP works unprivileged)')
     .example('$0 --pkgs curl,gnugrep,netcat shell', 'an interactive bash with curl, grep and nc')
     .example('$0 htop', 'run htop itself')
-    .example('$0 --dry-run -o yaml psql', 'print the pod, no cluster needed');
+    .example('$0 --dry-run -o yaml psql', 'print the pod, no cluster needed')
+    .example('$0 --target pod/web --pkgs procps,tcpdump shell', 'tools inside a running pod (an ephemeral container)')
+    .example('$0 --copy pod/web --replace app shell', 'a disposable copy of a pod, deleted on exit')
+    .example('$0 node/worker-1 htop', 'on the node, in its host namespaces; / at /host');
 }
