@@ -7,6 +7,7 @@ import type { Table } from '../resolve/index.js';
 import type { Io } from '../ui/output.js';
 import { tableFor } from './env.js';
 import { COMMANDS, GLOBAL_FLAGS, type Command, type Flag } from './flags.js';
+import { clusterNames } from './complete-cluster.js';
 import { KUBECTL_HELPER } from './kubectl-helper.js';
 
 /** Cobra's directives: kubectl (1.26+) reads them from `kubectl_complete-nixrun`'s last line. */
@@ -43,7 +44,7 @@ function commandOf(positionals: string[]): Command {
  * fast: flags from the flag table, packages and executables from the bundled table, contexts and
  * namespaces from the kubeconfig (no API call).
  */
-export function complete(args: string[], io: Io): number {
+export async function complete(args: string[], io: Io): Promise<number> {
   const words = args.length === 0 ? [''] : args;
   const partial = words[words.length - 1]!;
   const before = words.slice(0, -1);
@@ -64,7 +65,8 @@ export function complete(args: string[], io: Io): number {
   if (before.includes('--')) {
     directive = 0; // The command's own arguments: let the shell complete files.
   } else if (valueFlag !== undefined) {
-    const values = valuesFor(valueFlag, valuePrefix ?? partial, io.env);
+    const prefix = valuePrefix ?? partial;
+    const values = valueFlag.values === 'pod' || valueFlag.values === 'node' ? (await clusterNames(valueFlag.values, before, io)).map((v) => (valueFlag.values === 'node' ? v.slice('node/'.length) : v)).filter((v) => v.startsWith(prefix)) : valuesFor(valueFlag, prefix, io.env);
     if (valueFlag.values === 'file') directive = 0;
     out = flag !== undefined ? values.map((v) => `${flag}=${v}`) : values;
     if (valueFlag.values === 'pkgs') directive |= NO_SPACE;
@@ -74,7 +76,9 @@ export function complete(args: string[], io: Io): number {
     const done = positionals.slice(command.words.length);
     const { positional } = command;
     if (command === COMMANDS.run) {
-      if (positionals.length === 0) out = [...SUBCOMMANDS.map((c) => c.words[0]!), 'shell'].filter((s) => s.startsWith(partial)).concat(executables(io, partial));
+      // node/NAME (kubectl debug's form) completes from the cluster's nodes.
+      if (positionals.length === 0 && partial.startsWith('node/')) out = (await clusterNames('node', before, io)).filter((v) => v.startsWith(partial));
+      else if (positionals.length === 0) out = [...SUBCOMMANDS.map((c) => c.words[0]!), 'shell'].filter((s) => s.startsWith(partial)).concat(executables(io, partial));
     } else if (positionals.length < command.words.length) {
       out = [command.words[positionals.length]!].filter((s) => s.startsWith(partial));
     } else if (positional === 'executables') {

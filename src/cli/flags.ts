@@ -2,7 +2,7 @@ import type { Argv, Options } from 'yargs';
 import { PROFILE_NAMES } from '../pod/profiles.js';
 
 /** How completion offers a flag's value (a flag with choices offers those). */
-export type ValueKind = 'namespace' | 'context' | 'file' | 'pkgs';
+export type ValueKind = 'namespace' | 'context' | 'file' | 'pkgs' | 'pod' | 'node';
 
 /**
  * One flag, declared once: yargs parses it, the repeated-flag rule reads `array`, and completion
@@ -86,8 +86,21 @@ const IMAGE_FLAGS: Flag[] = [
   { name: 'output', alias: 'o', choices: ['json'], description: 'Packages, references, digest and architecture as JSON' },
 ];
 
+// The debugging modes (issue 17): into a running pod, a copy of one, or the node.
+const MODE_FLAGS: Flag[] = [
+  { name: 'target', type: 'string', values: 'pod', description: 'Add the tools to a running pod as an ephemeral container: pod/NAME[:CONTAINER] (or deploy/NAME, sts/NAME, …); it shares the container’s processes and network' },
+  { name: 'container', alias: 'c', type: 'string', description: 'The container to target (--target) or replace (--copy); default: the pod’s default-container annotation, else its first' },
+  { name: 'mount-from', type: 'string', description: 'Mount the volumes of this container of the pod at the same paths (--target, --copy)' },
+  { name: 'copy', type: 'string', values: 'pod', description: 'Run the tools in a disposable copy of pod/NAME (deleted on exit)' },
+  { name: 'replace', type: 'string', description: 'With --copy: replace this container’s image and command instead of adding a container' },
+  { name: 'share-processes', type: 'boolean', description: 'With --copy: share one process namespace between the copy’s containers (default: on when a container is added)' },
+  { name: 'same-node', type: 'boolean', default: false, description: 'With --copy: run the copy on the pod’s node' },
+  { name: 'node-shell', type: 'string', values: 'node', description: 'Run on this node in its host namespaces, with / at /host (same as node/NAME)' },
+  { name: 'host-shell', type: 'boolean', default: false, description: 'With node/NAME: enter the host’s namespaces (nsenter) and run the host’s shell or the command after --' },
+];
+
 export const COMMANDS = {
-  run: { words: [], flags: [...RUN_FLAGS, ...SCRIPT_FLAGS], positional: 'executables' },
+  run: { words: [], flags: [...RUN_FLAGS, ...SCRIPT_FLAGS, ...MODE_FLAGS], positional: 'executables' },
   image: { words: ['image'], positional: 'executables', flags: IMAGE_FLAGS },
   which: {
     words: ['which'],
@@ -109,7 +122,7 @@ export const COMMANDS = {
       { name: 'kubeconfig', type: 'string', values: 'file', description: 'Path to the kubeconfig file' },
     ],
   },
-  pick: { words: ['pick'], flags: RUN_FLAGS },
+  pick: { words: ['pick'], flags: [...RUN_FLAGS, ...MODE_FLAGS] },
   config: { words: ['config', 'view'], flags: [] },
   completion: {
     words: ['completion'],
@@ -151,4 +164,28 @@ export const ARRAY_FLAGS: ReadonlySet<string> = new Set([
 
 function camelCase(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/**
+ * `kubectl nixrun node/NAME htop` (kubectl debug's form): the node is a mode, not the executable,
+ * so it becomes `--node-shell NAME` before yargs sees a second positional. Only the first
+ * positional of the run command counts; a flag's value (`-l node/x`) is left alone.
+ */
+export function rewriteNodePositional(argv: string[]): string[] {
+  const subcommands = new Set(Object.values(COMMANDS).flatMap((c) => c.words.slice(0, 1)));
+  const takesValue = new Set(
+    [...COMMANDS.run.flags, ...GLOBAL_FLAGS].filter((f) => f.type !== 'boolean' && f.type !== 'count').flatMap((f) => [`--${f.name}`, ...(f.alias ? [`-${f.alias}`] : [])]),
+  );
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      if (takesValue.has(a)) i++;
+      continue;
+    }
+    if (i === 0 && subcommands.has(a)) return argv;
+    const m = /^nodes?\/(.*)$/i.exec(a);
+    return m ? [...argv.slice(0, i), '--node-shell', m[1]!, ...argv.slice(i + 1)] : argv;
+  }
+  return argv;
 }

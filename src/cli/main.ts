@@ -2,7 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { ExitCode, exitCodeOf, UsageError } from '../errors.js';
 import { processIo, Ui, type Io } from '../ui/output.js';
 import { defaultFactory, type Factory } from './factory.js';
-import { ARRAY_FLAGS, COMMANDS, GLOBAL_FLAGS, withFlags, type Flag } from './flags.js';
+import { ARRAY_FLAGS, COMMANDS, GLOBAL_FLAGS, rewriteNodePositional, withFlags, type Flag } from './flags.js';
 import type { RawRunArgs } from './run.js';
 
 /**
@@ -10,12 +10,13 @@ import type { RawRunArgs } from './run.js';
  * `--version`, `which` and `--dry-run` never pay for the Kubernetes client. Everything that
  * reaches outside the process comes in through `io` and `factory`, so tests can drive it.
  */
-export async function main(argv: string[], io: Io = processIo(), factory: Factory = defaultFactory): Promise<number> {
-  if (argv[0] === '__complete') {
+export async function main(argv0: string[], io: Io = processIo(), factory: Factory = defaultFactory): Promise<number> {
+  if (argv0[0] === '__complete') {
     // kubectl's plugin completion protocol (cobra's): kept out of yargs so nothing is printed but candidates.
     const { complete } = await import('./complete.js');
-    return complete(argv.slice(1), io);
+    return complete(argv0.slice(1), io);
   }
+  const argv = rewriteNodePositional(argv0);
   let exitCode: number = ExitCode.ok;
   const quiet = argv.includes('-q') || argv.includes('--quiet');
   const ui = new Ui(io, { quiet });
@@ -203,5 +204,8 @@ function runExamples<T>(y: Argv<T>): Argv<T> {
     .example('$0 htop', 'run htop itself')
     .example('$0 --dry-run -o yaml psql', 'print the pod, no cluster needed')
     .example('$0 ./check.sh -- --verbose', 'run a script by its #! nix-shell -i bash -p jq lines')
-    .example('$0 --configmap cluster-check -- arg', 'run the script kept in ConfigMap cluster-check');
+    .example('$0 --configmap cluster-check -- arg', 'run the script kept in ConfigMap cluster-check')
+    .example('$0 --target pod/web --pkgs procps,tcpdump shell', 'tools inside a running pod (an ephemeral container)')
+    .example('$0 --copy pod/web --replace app shell', 'a disposable copy of a pod, deleted on exit')
+    .example('$0 node/worker-1 htop', 'on the node, in its host namespaces; / at /host');
 }

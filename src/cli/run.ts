@@ -5,6 +5,8 @@ import { UsageError } from '../errors.js';
 import { imageFor } from '../image/for-plan.js';
 import { pinImage } from '../image/pin.js';
 import { podFor } from '../pod/for-plan.js';
+import { nodePodFor } from '../pod/for-mode.js';
+import { podName } from '../pod/manifest.js';
 import { resolvePlan, splitCommaList, validateFlags, type RunFlags, type RunPlan, type Terminal } from '../plan/index.js';
 import { fileChoiceStore, resolveExecutable, tableAgeDays, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
 import type { Kube } from '../kube/client.js';
@@ -37,7 +39,7 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   const ui = new Ui(io, { quiet: rawArgs.quiet, verbosity: rawArgs.verbose ?? 0 });
   const path = configPath(io.env);
   const settings = resolveSettings(rawArgs, io.env, await loadConfigFile(path), path);
-  const flags0 = applySettings(rawArgs, settings);
+  const flags0 = { ...applySettings(rawArgs, settings), profileExplicit: settings.profile.source !== 'default' };
   const terminal: Terminal = { stdinIsTTY: Boolean(io.stdin.isTTY), stdoutIsTTY: Boolean(io.stdout.isTTY) };
   checkPin(rawArgs);
   // A script run (issue 18) is a run of its interpreter: a local file is read and parsed here; a
@@ -81,8 +83,14 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   for (const r of plan.resolutions) noteResolution(r, ui);
 
   if (usePicker) ui.info(`image: ${imageFor(plan, plan.arch === 'auto' ? 'amd64' : plan.arch).ref}`);
-  if (plan.dryRun) return dryRun(plan, io, ui, { pin: Boolean(rawArgs.pin), suggest: (name) => table.suggest(name, 3), isKnown: (name) => table.hasAttribute(name) });
+  const dryRunOpts = { pin: Boolean(rawArgs.pin), suggest: (name: string) => table.suggest(name, 3), isKnown: (name: string) => table.hasAttribute(name) };
+  if (plan.dryRun && (plan.mode.kind === 'pod' || plan.mode.kind === 'node')) return dryRun(plan, io, ui, dryRunOpts);
   kube ??= await factory.kube({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }, io.env);
+  if (plan.dryRun) {
+    // --target and --copy work from a pod that exists: read it (GETs only), send nothing.
+    const { modeDryRun } = await import('../session/dry-run.js');
+    return printManifest(await modeDryRun(plan, kube, ui), plan, io);
+  }
   const { runSession } = await import('../session/index.js');
   return runSession(plan, { kube, ui, io, suggest: (name) => table.suggest(name, 3), pingMs: nixrunEnv(io.env).pingIntervalMs });
 }
@@ -117,9 +125,15 @@ async function dryRun(plan: RunPlan, io: Io, ui: Ui, opts: { pin: boolean; sugge
   for (const w of image.warnings) ui.warn(w);
   // --pin: the one request a dry run makes, to the registry (never the cluster).
   const ref = opts.pin ? (await pinImage(image, opts)).ref : image.ref;
-  let pod = podFor(plan, { image: ref, arch, owner: currentOwner() });
+  const owner = currentOwner();
+  let pod = plan.mode.kind === 'node' ? nodePodFor(plan, plan.mode.node, { image: ref, arch, owner, name: podName(`node-${plan.mode.node}`) }) : podFor(plan, { image: ref, arch, owner });
   if (plan.script) pod = standaloneManifest(pod, plan.exe);
-  io.stdout.write(plan.output === 'json' ? `${JSON.stringify(pod, null, 2)}\n` : stringify(pod, { lineWidth: 0 }));
+  return printManifest(pod, plan, io);
+}
+
+function printManifest(obj: object, plan: RunPlan, io: Io): number {
+  io.stdout.write(plan.output === 'json' ? `${JSON.stringify(obj, null, 2)}
+` : stringify(obj, { lineWidth: 0 }));
   return 0;
 }
 

@@ -21,6 +21,8 @@ const DEFAULT_PING_MS = 20_000;
 
 export interface AttachOptions {
   pod: string;
+  /** Default: ours in a fresh pod. */
+  container?: string;
   tty: boolean;
   stdin?: NodeJS.ReadableStream;
   stdout: Writable;
@@ -63,7 +65,7 @@ export interface Attached {
  */
 export async function attach(kube: Kube, opts: AttachOptions): Promise<Attached> {
   const query = new URLSearchParams({
-    container: CONTAINER_NAME,
+    container: opts.container ?? CONTAINER_NAME,
     stdin: String(opts.stdin !== undefined),
     stdout: 'true',
     stderr: String(!opts.tty),

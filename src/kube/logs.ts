@@ -8,7 +8,7 @@ import type { Kube } from './client.js';
  * first `skip` bytes are not written (the attach already showed them before its connection
  * dropped). Ends early, without an error, when `signal` aborts.
  */
-export async function followLogs(kube: Kube, name: string, out: Writable, opts: { skip?: number; signal: AbortSignal }): Promise<void> {
+export async function followLogs(kube: Kube, name: string, out: Writable, opts: { skip?: number; signal: AbortSignal; container?: string }): Promise<void> {
   const stream = new PassThrough();
   let toSkip = opts.skip ?? 0;
   stream.on('data', (chunk: Buffer) => {
@@ -24,7 +24,7 @@ export async function followLogs(kube: Kube, name: string, out: Writable, opts: 
     stream.once('end', resolve);
     stream.once('error', reject);
   });
-  const ctrl = await new Log(kube.kc).log(kube.namespace, name, CONTAINER_NAME, stream, { follow: true });
+  const ctrl = await new Log(kube.kc).log(kube.namespace, name, opts.container ?? CONTAINER_NAME, stream, { follow: true });
   if (!opts.signal.aborted) {
     const aborted = new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
     await Promise.race([ended, aborted]).finally(() => ctrl.abort());

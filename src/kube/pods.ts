@@ -65,7 +65,7 @@ export interface ExitStatus {
  */
 const KILLED_PHASE_WAIT_MS = 3000;
 
-export async function waitForExit(kube: Kube, name: string, opts: { timeoutMs: number; signal: AbortSignal }): Promise<ExitStatus | undefined> {
+export async function waitForExit(kube: Kube, name: string, opts: { timeoutMs: number; signal: AbortSignal; container?: string }): Promise<ExitStatus | undefined> {
   // A container the kubelet killed (its deadline, an eviction) ends before the pod's phase and
   // reason say why: for a signal exit, wait briefly for the phase, so DeadlineExceeded is told.
   let killedSeenAt: number | undefined;
@@ -79,7 +79,7 @@ export async function waitForExit(kube: Kube, name: string, opts: { timeoutMs: n
         if (isTransient(err)) return undefined;
         throw explainApiError(err, { action: `read pod ${name}`, namespace: kube.namespace, server: kube.server });
       }
-      const t = containerStatus(pod)?.state?.terminated;
+      const t = containerStatus(pod, opts.container)?.state?.terminated;
       const phaseFinal = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
       if (t && !phaseFinal && (t.exitCode === 137 || t.exitCode === 143) && Date.now() - (killedSeenAt ??= Date.now()) < KILLED_PHASE_WAIT_MS) return undefined;
       if (t) return { exitCode: t.exitCode, reason: (pod.status?.reason === 'DeadlineExceeded' ? pod.status.reason : t.reason) || undefined, message: t.message || undefined };
@@ -118,6 +118,14 @@ export async function listOurPods(kube: Kube, opts: { allNamespaces: boolean }):
   return list.items;
 }
 
-export function containerStatus(pod: V1Pod | undefined): V1ContainerStatus | undefined {
+/**
+ * A container's status. Named: that container, regular or ephemeral (a copy or a target pod has
+ * others whose status must not be taken for ours). Unnamed: ours in a fresh pod, else its first.
+ */
+export function containerStatus(pod: V1Pod | undefined, name?: string): V1ContainerStatus | undefined {
+  if (name !== undefined) {
+    const s = pod?.status;
+    return s?.containerStatuses?.find((c) => c.name === name) ?? s?.ephemeralContainerStatuses?.find((c) => c.name === name);
+  }
   return pod?.status?.containerStatuses?.find((c) => c.name === CONTAINER_NAME) ?? pod?.status?.containerStatuses?.[0];
 }

@@ -44,11 +44,11 @@ const FATAL_AFTER_GRACE = new Set(['ErrImagePull', 'ImagePullBackOff']);
  * the watches saw, like kubectl's podRunningAndReady: fails fast on image-pull and config errors,
  * and on scheduling failures after a grace period (unless the autoscaler is adding a node).
  */
-export function assessStart(s: { name: string; pod: V1Pod; events: StartEvents; firstSeen: FirstSeen; now: number; graceMs: number }): StartDecision {
+export function assessStart(s: { name: string; pod: V1Pod; events: StartEvents; firstSeen: FirstSeen; now: number; graceMs: number; container?: string }): StartDecision {
   const { name, pod, events, now, graceMs } = s;
   const firstSeen = { ...s.firstSeen };
   const phase = pod.status?.phase;
-  const cs = containerStatus(pod);
+  const cs = containerStatus(pod, s.container);
   if (phase === 'Running' && cs?.state?.running) return { kind: 'started' };
   if (phase === 'Succeeded' || phase === 'Failed' || cs?.state?.terminated) return { kind: 'started' };
   const waiting = cs?.state?.waiting;
@@ -72,7 +72,7 @@ export function assessStart(s: { name: string; pod: V1Pod; events: StartEvents; 
       };
     }
   }
-  return { kind: 'wait', progress: progressOf(pod, events.latest), firstSeen };
+  return { kind: 'wait', progress: progressOf(pod, events.latest, s.container), firstSeen };
 }
 
 /**
@@ -83,7 +83,7 @@ export function assessStart(s: { name: string; pod: V1Pod; events: StartEvents; 
 export async function waitForStart(
   kube: Kube,
   name: string,
-  opts: { timeoutMs: number; graceMs: number; signal: AbortSignal; onProgress: (p: StartProgress) => void },
+  opts: { timeoutMs: number; graceMs: number; signal: AbortSignal; onProgress: (p: StartProgress) => void; container?: string },
 ): Promise<V1Pod> {
   if (opts.signal.aborted) throw opts.signal.reason;
   const watching = new AbortController();
@@ -104,7 +104,7 @@ export async function waitForStart(
 
   const check = () => {
     if (!lastPod || watching.signal.aborted) return;
-    const decision = assessStart({ name, pod: lastPod, events, firstSeen, now: Date.now(), graceMs: opts.graceMs });
+    const decision = assessStart({ name, pod: lastPod, events, firstSeen, now: Date.now(), graceMs: opts.graceMs, container: opts.container });
     if (decision.kind === 'started') settle.resolve(lastPod);
     else if (decision.kind === 'failed') settle.reject(decision.error);
     else {
@@ -124,6 +124,9 @@ export async function waitForStart(
     const key = `${ev.metadata?.uid}/${ev.count ?? 1}/${ev.series?.count ?? 0}`;
     if (seenEvents.has(key)) return;
     seenEvents.add(key);
+    // In a pod that has other containers (a copy, an ephemeral container's target), their
+    // events are not about ours.
+    if (!aboutContainer(ev, opts.container)) return;
     if (ev.reason === 'TriggeredScaleUp') events.scaleUp = true;
     if (ev.reason === 'Failed' && ev.message?.startsWith('Failed to pull image')) events.pullFailure = ev.message;
     // A (re)started watch lists old events in no particular order: keep the newest.
@@ -136,7 +139,7 @@ export async function waitForStart(
   opts.signal.addEventListener('abort', onAbort, { once: true });
   const timer = setTimeout(() => {
     settle.reject(
-      new NixrunError(`pod ${name} did not start within ${formatDuration(opts.timeoutMs)}: ${describeWaiting(lastPod, events.latest)}`, {
+      new NixrunError(`pod ${name} did not start within ${formatDuration(opts.timeoutMs)}: ${describeWaiting(lastPod, events.latest, opts.container)}`, {
         exitCode: ExitCode.tool,
         hint: 'give it longer with --pod-running-timeout, or look at: kubectl describe pod ' + name,
       }),
@@ -166,9 +169,16 @@ function imageNotFound(message: string | undefined): boolean {
   return /code = NotFound\b/.test(message ?? '');
 }
 
-function progressOf(pod: V1Pod, ev: CoreV1Event | undefined): StartProgress {
-  const waiting = containerStatus(pod)?.state?.waiting;
-  const scheduled = pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'True');
+/** An event about the pod as a whole (scheduling), or about this container (its fieldPath names it). */
+export function aboutContainer(ev: CoreV1Event, container: string | undefined): boolean {
+  const path = ev.involvedObject?.fieldPath;
+  if (container === undefined || !path) return true;
+  return path.endsWith(`{${container}}`);
+}
+
+function progressOf(pod: V1Pod, ev: CoreV1Event | undefined, container?: string): StartProgress {
+  const waiting = containerStatus(pod, container)?.state?.waiting;
+  const scheduled = Boolean(pod.spec?.nodeName) || pod.status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'True');
   if (!scheduled) {
     const cond = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     return { stage: 'Scheduling', detail: cond?.message || undefined };
@@ -193,9 +203,9 @@ function cannotStart(name: string, reason: string, message: string | undefined):
   return new NixrunError(`pod ${name} cannot start: ${reason}${message ? `: ${oneLine(message)}` : ''}`, { exitCode: ExitCode.cannotRun, hint });
 }
 
-function describeWaiting(pod: V1Pod | undefined, ev: CoreV1Event | undefined): string {
+function describeWaiting(pod: V1Pod | undefined, ev: CoreV1Event | undefined, container?: string): string {
   if (!pod) return 'the pod never appeared';
-  const p = progressOf(pod, ev);
+  const p = progressOf(pod, ev, container);
   return `still ${p.stage}${p.detail ? ` (${oneLine(p.detail)})` : ''}`;
 }
 

@@ -2,8 +2,10 @@ import { UsageError } from '../errors.js';
 import { imageFor } from '../image/for-plan.js';
 import { GATE_PACKAGE, INIT_PACKAGE } from '../pod/command.js';
 import { basename } from '../pod/manifest.js';
+import { hostShellCommand } from '../pod/node.js';
 import { capabilityAdvice, profilePackages } from '../pod/profiles.js';
 import { resolveExecutable, resolvePackage, type ChoiceStore, type Resolution, type Table } from '../resolve/index.js';
+import { modePackages } from './mode-packages.js';
 import { SHELL_COMMANDS } from './names.js';
 import type { RunPlan, ValidFlags } from './types.js';
 
@@ -27,7 +29,12 @@ export function resolvePlan(flags: ValidFlags, input: ResolveInput): RunPlan {
   const resolutions: Resolution[] = [];
   let exe: string;
   let command: string[];
-  if (flags.executable === 'shell') {
+  const hostShell = flags.mode.kind === 'node' && flags.mode.hostShell;
+  if (hostShell) {
+    // The host's own programs, entered with nsenter: the image needs nothing but util-linux.
+    exe = 'nsenter';
+    command = hostShellCommand(userCommand);
+  } else if (flags.executable === 'shell') {
     shell = true;
     exe = 'shell';
     command = userCommand.length > 0 ? userCommand : ['bash'];
@@ -40,7 +47,7 @@ export function resolvePlan(flags: ValidFlags, input: ResolveInput): RunPlan {
     exe = basename(userCommand[0]!);
     command = userCommand;
     if (requested.length === 0 && !SHELL_COMMANDS.has(exe)) resolutions.push(resolveExecutable(table, exe, lookup));
-  } else if (requested.length > 0 || shell) {
+  } else if (requested.length > 0 || shell || flags.mode.kind !== 'pod') {
     // `kubectl nixrun -p curl,jq`: nothing to run named, so give a shell with those tools.
     shell = true;
     exe = 'shell';
@@ -74,6 +81,7 @@ export function resolvePlan(flags: ValidFlags, input: ResolveInput): RunPlan {
   const addedPackages = unique([
     ...configResolutions.map((r) => r.attr),
     ...profilePackages(flags.profile),
+    ...modePackages(flags.mode, shell),
     ...(flags.init ? [INIT_PACKAGE] : []),
     ...(flags.stdin && !shell ? [GATE_PACKAGE] : []),
   ]).filter((p) => !packages.includes(p));

@@ -3,6 +3,7 @@ import type { Arch } from '../image/ref.js';
 import type { ProfileName } from '../pod/profiles.js';
 import type { Resolution } from '../resolve/index.js';
 import type { PodScript } from '../script/pod.js';
+import type { Mode, ModeFlags } from './mode.js';
 
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
@@ -10,8 +11,10 @@ export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
  * The run command's input as the CLI hands it over: the flags (camel-cased, as yargs gives them),
  * with the settings (environment, config file, defaults) already applied. Nothing is checked yet.
  */
-export interface RunFlags {
+export interface RunFlags extends ModeFlags {
   executable?: string;
+  /** The profile came from a flag, the environment or the config file (not the default): modes fit one otherwise. */
+  profileExplicit?: boolean;
   /** The command after "--". */
   '--'?: Array<string | number>;
   /** Stray positionals (a command without "--"). */
@@ -102,6 +105,9 @@ export interface ValidFlags {
   quiet: boolean;
   /** Things the user should know (a TTY that could not be used). */
   warnings: string[];
+  /** A fresh pod, an ephemeral container (--target), a copy (--copy) or the node (node/NAME). */
+  mode: Mode;
+  profileExplicit: boolean;
 }
 
 /** Everything a run needs, validated and resolved, before any network or API call: the engine's input. */

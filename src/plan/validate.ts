@@ -5,6 +5,7 @@ import { parseEnv, parseEnvFrom, parseKeyValues, parseOverrides, parseResources,
 import { isProfileName, PROFILE_NAMES } from '../pod/profiles.js';
 import { basename, checkOverrides } from '../pod/manifest.js';
 import { checkDnsName, checkExecutableName, checkPackageOrExecutable, SHELL_COMMANDS, splitCommaList } from './names.js';
+import { validateMode } from './mode.js';
 import type { RunFlags, Terminal, ValidFlags } from './types.js';
 
 /**
@@ -12,8 +13,9 @@ import type { RunFlags, Terminal, ValidFlags } from './types.js';
  * prompt, lookup or network call (kubectl's Complete → Validate → Run). What to run is decided
  * afterwards by resolvePlan.
  */
-export function validateFlags(flags: RunFlags, terminal: Terminal): ValidFlags {
+export function validateFlags(flags0: RunFlags, terminal: Terminal): ValidFlags {
   const warnings: string[] = [];
+  const flags = flags0;
   const strays = (flags._ ?? []).map(String);
   if (strays.length > 0) {
     throw new UsageError(
@@ -28,7 +30,13 @@ export function validateFlags(flags: RunFlags, terminal: Terminal): ValidFlags {
     throw new UsageError(`-o/--output ${flags.output} needs --dry-run`, 'the container’s own output goes to stdout; add --dry-run to print the pod instead');
   }
   if (!isProfileName(flags.profile)) throw new UsageError(`unknown profile "${flags.profile}"`, `choose one of ${PROFILE_NAMES.join(', ')}`);
-  const profile = flags.profile;
+  const profileExplicit = flags.profileExplicit ?? false;
+  const mode = validateMode(flags, flags, { profile: flags.profile, profileExplicit });
+  // A node pod is privileged unless asked otherwise (as oc debug and node-shell are).
+  const profile = mode.kind === 'node' && !profileExplicit ? 'sysadmin' : flags.profile;
+  if (mode.kind === 'node' && mode.hostShell && flags.executable !== undefined) {
+    throw new UsageError(`--host-shell runs the host's own programs: "${flags.executable}" would not be used`, `put the host command after "--": kubectl nixrun node/${mode.node} --host-shell -- ${flags.executable === 'shell' ? 'bash' : flags.executable}`);
+  }
 
   const env = parseEnv(flags.env ?? []);
   const envFrom = parseEnvFrom(splitCommaList(flags.envFrom));
@@ -118,5 +126,7 @@ export function validateFlags(flags: RunFlags, terminal: Terminal): ValidFlags {
     output: flags.output,
     quiet: flags.quiet,
     warnings,
+    mode,
+    profileExplicit,
   };
 }

@@ -16,7 +16,18 @@ export const GATE_PREAMBLE = Buffer.from('\n');
 /** The gate needs bash; Nixery's `shell` meta-package already brings it. */
 export const GATE_PACKAGE = 'bash';
 
-/** The container's argv: init, then the gate (when stdin is attached), then the user's command. */
-export function containerCommand(command: string[], opts: { init: boolean; gate: boolean }): string[] {
-  return [...(opts.init ? INIT_ARGV : []), ...(opts.gate ? GATE_ARGV : []), ...command];
+/** coreutils' timeout: the bound of an ephemeral container, which has no activeDeadlineSeconds. */
+export const TIMEOUT_PACKAGE = 'coreutils';
+
+/**
+ * The container's argv: init, then the time bound, then the gate (when stdin is attached), then
+ * the user's command. `subreaper`: tini is not PID 1 (an ephemeral container in the target's PID
+ * namespace, hostPID, a shared process namespace) and must register as a child subreaper.
+ * `timeoutSeconds`: `timeout --foreground` (so an interactive shell keeps the terminal) ends the
+ * command at the deadline, and kills it 10 s later if it ignores SIGTERM.
+ */
+export function containerCommand(command: string[], opts: { init: boolean; gate: boolean; subreaper?: boolean; timeoutSeconds?: number }): string[] {
+  const init = opts.init ? (opts.subreaper ? ['tini', '-s', '-g', '--'] : INIT_ARGV) : [];
+  const bound = opts.timeoutSeconds !== undefined ? ['timeout', '--foreground', '--kill-after=10', `${opts.timeoutSeconds}s`] : [];
+  return [...init, ...bound, ...(opts.gate ? GATE_ARGV : []), ...command];
 }

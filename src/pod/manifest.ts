@@ -5,8 +5,8 @@ import { strategicMerge } from './merge.js';
 import { applyProfile, needsPingSysctl, type ProfileName } from './profiles.js';
 
 export const CONTAINER_NAME = 'nixrun';
-const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-const MANAGED_BY = 'kubectl-nixrun';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY = 'kubectl-nixrun';
 export const MANAGED_BY_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
 /** `--keep`: gc leaves the pod alone even after its owner process is gone (only --ttl removes it). */
 export const KEEP_ANNOTATION = 'nixrun.dev/keep';
@@ -65,7 +65,7 @@ export interface PodInput {
 }
 
 /** Defaults for Nixery images: no HOME, no passwd, and `/` read-only for non-root (nixery.md §5). */
-const BASE_ENV: V1EnvVar[] = [
+export const BASE_ENV: V1EnvVar[] = [
   { name: 'HOME', value: '/tmp' },
   { name: 'TMPDIR', value: '/tmp' },
   { name: 'NIX_SSL_CERT_FILE', value: '/etc/ssl/certs/ca-bundle.crt' },
@@ -167,7 +167,7 @@ export function sessionInvariantBroken(pod: V1Pod, name: string): string | undef
 }
 
 /** The user's variables win over the defaults, in the user's order. */
-function mergeEnv(base: V1EnvVar[], user: Array<{ name: string; value: string }>): V1EnvVar[] {
+export function mergeEnv(base: V1EnvVar[], user: Array<{ name: string; value: string }>): V1EnvVar[] {
   const names = new Set(user.map((e) => e.name));
   return [...base.filter((e) => !names.has(e.name)), ...user.map((e) => ({ name: e.name, value: e.value }))];
 }
@@ -184,7 +184,7 @@ export function podName(exe: string, rand: () => string = randomSuffix): string 
   return `nixrun-${base}-${rand()}`;
 }
 
-function randomSuffix(): string {
+export function randomSuffix(): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   const bytes = randomBytes(5);
   return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');

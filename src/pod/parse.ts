@@ -14,6 +14,11 @@ export function isDnsSubdomain(name: string): boolean {
 }
 
 /** -e K=V (the value may contain '=' and be empty). */
+/** A DNS-1123 label (container names): a-z, 0-9 and '-', at most 63. */
+export function isDnsLabel(name: string): boolean {
+  return name.length > 0 && name.length <= 63 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name);
+}
+
 export function parseEnv(items: string[]): Array<{ name: string; value: string }> {
   return items.map((item) => {
     const i = item.indexOf('=');

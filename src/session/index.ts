@@ -9,11 +9,12 @@ import { followLogs } from '../kube/logs.js';
 import { detectArch } from '../kube/nodes.js';
 import { containerStatus, createPod, deletePod, PodNotCreatedError, readPodPatiently, waitForExit } from '../kube/pods.js';
 import { waitForStart } from '../kube/start.js';
-import { GATE_PREAMBLE, podFor, podName } from '../pod/index.js';
+import { GATE_PREAMBLE } from '../pod/index.js';
 import type { RunPlan } from '../plan/types.js';
 import type { Io, Ui } from '../ui/output.js';
 import { StatusLine } from '../ui/status-line.js';
 import { currentOwner } from './owner.js';
+import { podRecipe } from './recipes.js';
 import { Interrupted, signalExitCode, trapSignals } from './signals.js';
 
 export interface SessionOptions {
@@ -42,17 +43,24 @@ const RECONNECT_WAIT_MS = 30_000;
  * phase; `--keep` is the only way to leave it.
  */
 export async function runSession(plan: RunPlan, opts: SessionOptions): Promise<number> {
+  if (plan.mode.kind === 'target') {
+    // Loaded only here: the ephemeral-container session is a variant of this one.
+    const { EphemeralSession } = await import('./ephemeral.js');
+    return new EphemeralSession(plan, opts).run();
+  }
   return new Session(plan, opts).run();
 }
 
-class Session {
-  private readonly abort = new AbortController();
-  private readonly status: StatusLine;
-  private readonly kube: Kube;
-  private readonly ui: Ui;
-  private readonly io: Io;
+export class Session {
+  protected readonly abort = new AbortController();
+  protected readonly status: StatusLine;
+  protected readonly kube: Kube;
+  protected readonly ui: Ui;
+  protected readonly io: Io;
   /** Set before the create call: from then on the pod may exist and must be cleaned up. */
-  private podName: string | undefined;
+  protected podName: string | undefined;
+  /** The container that runs the command, when the pod has others (a copy, a target pod). */
+  protected container: string | undefined;
   private podFinished = false;
   // Until the container has started, the user's command has not run (and with stdin it waits
   // behind the start gate until the attach): nothing needs a graceful stop.
@@ -61,8 +69,8 @@ class Session {
   private attached: Attached | undefined;
 
   constructor(
-    private readonly plan: RunPlan,
-    private readonly opts: SessionOptions,
+    protected readonly plan: RunPlan,
+    protected readonly opts: SessionOptions,
   ) {
     this.kube = opts.kube;
     this.ui = opts.ui;
@@ -109,22 +117,25 @@ class Session {
     return code;
   }
 
-  private async steps(): Promise<number> {
+  protected async steps(): Promise<number> {
     const { plan, ui, kube } = this;
     const signal = this.abort.signal;
     ui.debug(`context ${kube.context}, server ${kube.server}, namespace ${kube.namespace}`);
     const owner = currentOwner();
     const sweep = plan.sweep ? sweepStale(kube, { signal }).catch(() => 0) : Promise.resolve(0);
 
-    const archDecision = plan.arch === 'auto' ? await this.cancellable(detectArch(kube, plan.node)) : { arch: plan.arch };
+    // What the pod is: a fresh one, a copy of one, or one on a node (each checks what it needs first).
+    const recipe = await this.cancellable(podRecipe(plan, kube, ui));
+    const archDecision = plan.arch === 'auto' ? await this.cancellable(detectArch(kube, recipe.archNode)) : { arch: plan.arch };
     if ('note' in archDecision && archDecision.note) ui.note(archDecision.note);
     const image = imageFor(plan, archDecision.arch);
     for (const w of image.warnings) ui.warn(w);
 
     ui.debug(`architecture ${archDecision.arch}; image ${image.ref}`);
     const imageRef = plan.preflight ? await this.preflight(image) : image.ref;
-    const name = podName(plan.exe);
-    const pod = podFor(plan, { image: imageRef, arch: archDecision.arch, owner, name });
+    const name = recipe.name;
+    const pod = recipe.build({ image: imageRef, arch: archDecision.arch, owner, name });
+    this.container = recipe.container(pod);
 
     this.podName = name;
     ui.debug(`POST /api/v1/namespaces/${kube.namespace}/pods (${name}, image ${imageRef})`);
@@ -133,7 +144,7 @@ class Session {
       await this.cancellable(createPod(kube, pod, plan.profile));
     } catch (err) {
       if (err instanceof PodNotCreatedError) this.podName = undefined; // refused: nothing to delete
-      throw err;
+      throw recipe.explainRefusal?.(err) ?? err;
     }
     this.status.update(`waiting for pod ${name}`, { restartClock: true });
     const started = await waitForStart(kube, name, {
@@ -141,6 +152,7 @@ class Session {
       graceMs: Math.min(FAIL_FAST_GRACE_MS, (plan.podRunningTimeoutSeconds * 1000) / 2),
       signal,
       onProgress: (p) => this.status.update(`pod ${name}: ${p.stage}`),
+      container: this.container,
     });
     this.status.stop();
     void sweep.then((n) => {
@@ -148,14 +160,14 @@ class Session {
     });
 
     this.containerStarted = true;
-    if (!containerStatus(started)?.state?.terminated && started.status?.phase !== 'Succeeded' && started.status?.phase !== 'Failed') {
+    if (!containerStatus(started, this.container)?.state?.terminated && started.status?.phase !== 'Succeeded' && started.status?.phase !== 'Failed') {
       if (plan.stdin) await this.attach(kube, name);
       else await this.followLogs(kube, name);
     } else if (!plan.stdin) {
       await this.followLogs(kube, name);
     }
 
-    const exit = await this.cancellable(waitForExit(kube, name, { timeoutMs: EXIT_STATUS_WAIT_MS, signal }));
+    const exit = await this.cancellable(waitForExit(kube, name, { timeoutMs: EXIT_STATUS_WAIT_MS, signal, container: this.container }));
     if (!exit) throw new NixrunError(`could not read the exit code of pod ${name}`, { exitCode: ExitCode.tool, hint: `kubectl get pod ${name} -o yaml` });
     this.podFinished = true;
     if (exit.reason === 'DeadlineExceeded') ui.warn(`pod ${name} reached its --deadline (${formatDuration(plan.deadlineSeconds * 1000)}) and was stopped`);
@@ -166,7 +178,7 @@ class Session {
     return exit.exitCode;
   }
 
-  private async preflight(image: ImageRef): Promise<string> {
+  protected async preflight(image: ImageRef): Promise<string> {
     const what = image.packages.filter((p) => !this.plan.addedPackages.includes(p)).join(', ') || 'shell';
     this.status.update(`building image ${what} on ${image.registry}`, { restartClock: true });
     try {
@@ -192,7 +204,7 @@ class Session {
     }
   }
 
-  private async attach(kube: Kube, name: string): Promise<void> {
+  protected async attach(kube: Kube, name: string): Promise<void> {
     const { io, plan } = this;
     const tty = plan.tty;
     if (tty && io.stdin.setRawMode) {
@@ -204,6 +216,7 @@ class Session {
     const attached = await this.cancellable(
       attach(kube, {
         pod: name,
+        container: this.container,
         tty,
         stdin: io.stdin,
         stdout: io.stdout,
@@ -243,12 +256,12 @@ class Session {
    * --stdin=false: nothing to send, so read the logs from the start instead (no output lost).
    * After a dropped attach, `skip` bytes were already shown.
    */
-  private followLogs(kube: Kube, name: string, skip = 0): Promise<void> {
-    return this.cancellable(followLogs(kube, name, this.io.stdout, { skip, signal: this.abort.signal }));
+  protected followLogs(kube: Kube, name: string, skip = 0): Promise<void> {
+    return this.cancellable(followLogs(kube, name, this.io.stdout, { skip, signal: this.abort.signal, container: this.container }));
   }
 
   /** Race a step against the abort signal, so a signal interrupts any wait at once. */
-  private cancellable<T>(p: Promise<T>): Promise<T> {
+  protected cancellable<T>(p: Promise<T>): Promise<T> {
     const signal = this.abort.signal;
     if (signal.aborted) return Promise.reject(signal.reason);
     return new Promise<T>((resolve, reject) => {
@@ -267,7 +280,7 @@ class Session {
     });
   }
 
-  private restoreTerminal(): void {
+  protected restoreTerminal(): void {
     if (this.rawMode) {
       try {
         this.io.stdin.setRawMode?.(false);
@@ -279,7 +292,7 @@ class Session {
     this.attached?.close();
   }
 
-  private async cleanup(): Promise<void> {
+  protected async cleanup(): Promise<void> {
     const { kube, podName: name, ui } = this;
     if (!name) return;
     if (this.plan.keep) {

@@ -62,3 +62,56 @@ describe(`randomized interruption soak (N=${N})`, () => {
     expect(left.map((p) => p.metadata?.name)).toEqual([]);
   }, Math.max(120_000, N * 4000)); // about 1.3 s a run with 3 in parallel; room for a slow machine
 });
+
+// Issue 17: the copy and node modes create pods too, and must leave none on any interruption.
+const MODES_N = Number(process.env.NIXRUN_SOAK_MODES_N ?? 8);
+
+describe(`randomized interruption soak of --copy and node/NAME (N=${MODES_N})`, () => {
+  it('every copy or node run interrupted at a random moment leaves no pod (after gc for SIGKILL)', async () => {
+    const ns = await createTestNamespace('soak-modes');
+    const { core, testenv } = await import('../support/cluster.js');
+    await core().createNamespacedPod({
+      namespace: ns,
+      body: { metadata: { name: 'app', labels: { app: 'app' } }, spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'app', image: `${testenv().registry.host}/shell`, command: ['sleep', '3600'] }] } },
+    });
+    await waitFor(async () => (await core().readNamespacedPod({ name: 'app', namespace: ns })).status?.phase === 'Running', 30_000, 'the app pod');
+    let seed = Number(process.env.NIXRUN_SOAK_SEED ?? Date.now() % 100000);
+    const rand = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    console.log(`soak (modes) seed ${seed}`);
+    const reset = await registryFaults({ delayMs: 1500, delayOnly: ['nano'] });
+    const tally: Record<string, number> = {};
+    const one = async () => {
+      ensureBuilt();
+      const mode = rand() < 0.5 ? 'copy' : 'node';
+      const modeArgs = mode === 'copy' ? ['--copy', 'pod/app'] : [`node/${testenv().nodes.real}`];
+      const child = spawn(process.execPath, [CLI, '--kubeconfig', kubeconfigPath(), '-n', ns, '--no-preflight', '--no-sweep', ...modeArgs, '--pkgs', 'nano', '--', 'sleep', '1'], {
+        stdio: ['pipe', 'ignore', 'ignore'],
+        env: { ...process.env, ...e2eEnv() },
+      });
+      child.stdin.end();
+      const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+      const mine = async () => (await listPods(ns)).find((p) => p.metadata?.annotations?.['nixrun.dev/owner-pid'] === String(child.pid));
+      const target = (['before-create', 'pending', 'attached'] as const)[Math.floor(rand() * 3)]!;
+      if (target === 'before-create') await new Promise((r) => setTimeout(r, rand() * 300));
+      else await waitFor(async () => child.exitCode !== null || ((p) => (target === 'pending' ? p !== undefined : p?.status?.phase === 'Running'))(await mine()), 30_000, target).catch(() => undefined);
+      const sig = SIGNALS[Math.floor(rand() * SIGNALS.length)]!;
+      const key = `${mode}/${child.exitCode !== null ? 'exited' : target}/${sig}`;
+      tally[key] = (tally[key] ?? 0) + 1;
+      child.kill(sig);
+      await exited;
+    };
+    try {
+      for (let i = 0; i < MODES_N; i += PARALLEL) await Promise.all(Array.from({ length: Math.min(PARALLEL, MODES_N - i) }, one));
+    } finally {
+      await reset();
+    }
+    const gc = await runCli(['gc', '--kubeconfig', kubeconfigPath(), '-n', ns], { env: e2eEnv() });
+    expect(gc.code, gc.stderr).toBe(0);
+    const left = await waitFor(async () => {
+      const pods = await listPods(ns);
+      return pods.length === 0 ? pods : undefined;
+    }, 30_000, 'no pods left').catch(async () => listPods(ns));
+    console.log(`soak (modes): N=${MODES_N}, ${JSON.stringify(tally)}, orphans ${left.length}`);
+    expect(left.map((p) => p.metadata?.name)).toEqual([]);
+  }, Math.max(120_000, MODES_N * 6000));
+});

@@ -46,9 +46,12 @@ const overridesJson = fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify({ 
 
 // ---- flags from the flag table, in every way they can be written -----------------------------
 // Not fuzzed: the ones that stop it being an offline dry run (--no-dry-run, --dry-run=false), the
-// picker (a prompt; tested through tmux), --help/--version (their own output), and the two that
-// reach out by design: --configmap reads the API, --pin asks the registry (test/unit/cli/script.test.ts).
-const RUN_FLAGS = [...COMMANDS.run.flags, ...GLOBAL_FLAGS].filter((f: Flag) => !['dry-run', 'pick', 'version', 'configmap', 'pin'].includes(f.name));
+// picker (a prompt; tested through tmux), --help/--version (their own output), the two that
+// reach out by design: --configmap reads the API, --pin asks the registry (test/unit/cli/script.test.ts),
+// and the modes (--target, --copy, node/NAME), which have their own tests (test/unit/modes) and
+// read the cluster even in --dry-run.
+const MODE_FLAGS = ['target', 'container', 'mount-from', 'copy', 'replace', 'share-processes', 'same-node', 'node-shell', 'host-shell'];
+const RUN_FLAGS = [...COMMANDS.run.flags, ...GLOBAL_FLAGS].filter((f: Flag) => !['dry-run', 'pick', 'version', 'configmap', 'pin', ...MODE_FLAGS].includes(f.name));
 /** Values a person would give, so that many cases get through to a manifest. */
 const GOOD: Record<string, string[]> = {
   pkgs: ['curl', 'jq,curl', 'postgresql', 'python3Packages.requests', 'netcat,dig', 'shell', 'htop'],
