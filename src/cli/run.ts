@@ -51,7 +51,7 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
 
   if (usePicker) ui.info(`image: ${imageFor(plan, plan.arch === 'auto' ? 'amd64' : plan.arch).ref}`);
   if (plan.dryRun) return dryRun(plan, io, ui);
-  const kube = await factory.kube({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }, io.env);
+  const kube = await factory.kube({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace, access: plan.access, stdinIsTTY: Boolean(io.stdin.isTTY) }, io.env);
   const { runSession } = await import('../session/index.js');
   return runSession(plan, { kube, ui, io, suggest: (name) => table.suggest(name, 3), pingMs: nixrunEnv(io.env).pingIntervalMs });
 }

@@ -2,6 +2,7 @@ import type { V1EnvFromSource, V1Toleration } from '@kubernetes/client-node';
 import type { Arch } from '../image/ref.js';
 import type { ProfileName } from '../pod/profiles.js';
 import type { Resolution } from '../resolve/index.js';
+import type { AccessFlags, KubeAccess } from './access.js';
 
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
@@ -9,7 +10,7 @@ export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
  * The run command's input as the CLI hands it over: the flags (camel-cased, as yargs gives them),
  * with the settings (environment, config file, defaults) already applied. Nothing is checked yet.
  */
-export interface RunFlags {
+export interface RunFlags extends AccessFlags {
   executable?: string;
   /** The command after "--". */
   '--'?: Array<string | number>;
@@ -91,6 +92,8 @@ export interface ValidFlags {
   namespace?: string;
   context?: string;
   kubeconfig?: string;
+  /** kubectl's global flags: impersonation, server, credentials, TLS, request timeout. */
+  access: KubeAccess;
   podRunningTimeoutSeconds: number;
   deadlineSeconds: number;
   keep: boolean;

@@ -6,6 +6,7 @@ import { isProfileName, PROFILE_NAMES } from '../pod/profiles.js';
 import { basename, checkOverrides } from '../pod/manifest.js';
 import { checkDnsName, checkExecutableName, checkPackageOrExecutable, SHELL_COMMANDS, splitCommaList } from './names.js';
 import type { RunFlags, Terminal, ValidFlags } from './types.js';
+import { validateAccess } from './access.js';
 
 /**
  * Validate: every flag is parsed and checked here, with a one-line error and exit 2, before any
@@ -80,6 +81,8 @@ export function validateFlags(flags: RunFlags, terminal: Terminal): ValidFlags {
   for (const p of requested) checkPackageOrExecutable(p);
   for (const p of flags.configPackages) checkPackageOrExecutable(p);
   const tag = flags.tag === undefined ? undefined : validateTag(flags.tag);
+  const access = validateAccess(flags);
+  if (access.insecureSkipTlsVerify) warnings.push("--insecure-skip-tls-verify: the API server's certificate is not checked; whoever answers gets your credentials");
 
   return {
     executable: flags.executable,
@@ -109,6 +112,7 @@ export function validateFlags(flags: RunFlags, terminal: Terminal): ValidFlags {
     namespace: flags.namespace,
     context: flags.context,
     kubeconfig: flags.kubeconfig,
+    access,
     podRunningTimeoutSeconds,
     deadlineSeconds,
     keep: flags.keep,
