@@ -28,11 +28,12 @@ function grouped(pairs: Array<[string, string]>): Record<string, string | string
 interface ComposableDispatcher {
   compose?: (interceptor: unknown) => unknown;
 }
-type Dispatch = (opts: { headers?: unknown }, handler: unknown) => boolean;
+type Dispatch = (opts: { headers?: unknown; allowH2?: boolean }, handler: unknown) => boolean;
 
 /**
  * fetch joins repeated headers into one line ("a, b"), and the API server would read that as one
- * group called "a, b". An undici interceptor puts the multi-valued headers back as separate lines.
+ * group called "a, b". An undici interceptor puts the multi-valued headers back as separate lines,
+ * on HTTP/1.1: undici's HTTP/2 writer joins them again (client-h2 buildRequestHeaders).
  */
 function multiHeaderInterceptor(multi: Record<string, string[]>) {
   return (dispatch: Dispatch): Dispatch =>
@@ -50,7 +51,7 @@ function multiHeaderInterceptor(multi: Record<string, string[]>) {
         Object.assign(obj, multi);
         headers = obj;
       }
-      return dispatch({ ...opts, headers }, handler);
+      return dispatch({ ...opts, headers, allowH2: false }, handler);
     };
 }
 
