@@ -112,7 +112,7 @@ export class AccessKubeConfig extends KubeConfig {
 export function clientNodeUser(eff: Effective): Record<string, unknown> {
   const user: Record<string, unknown> = { ...eff.user };
   if (user.exec) {
-    user['auth-provider'] = { name: EXEC_PROVIDER, config: { exec: user.exec, cluster: eff.cluster, userName: eff.userName } };
+    user['auth-provider'] = { name: EXEC_PROVIDER, config: { execConfig: user.exec, cluster: eff.cluster, userName: eff.userName } };
     delete user.exec;
   } else if (typeof user.tokenFile === 'string' && user.token === undefined) {
     // kubectl's field is tokenFile; client-node reads "token-file" once. Its tokenFile

@@ -15,7 +15,8 @@ export const EXEC_PROVIDER = 'kubectl-nixrun-exec';
 const API_VERSIONS = new Set(['client.authentication.k8s.io/v1', 'client.authentication.k8s.io/v1beta1']);
 
 export interface ExecProviderConfig {
-  exec: RawExec;
+  /** Not `exec`: client-node's own exec authenticator claims any auth-provider whose config has one. */
+  execConfig: RawExec;
   /** The cluster, for provideClusterInfo. */
   cluster: RawCluster & { server: string };
   userName: string;
@@ -71,7 +72,7 @@ export function interactiveFor(exec: RawExec, stdinIsTTY: boolean, userName: str
 /** The KUBERNETES_EXEC_INFO the plugin reads: the ExecCredential request (spec). */
 export function execInfo(cfg: ExecProviderConfig, interactive: boolean): Record<string, unknown> {
   const spec: Record<string, unknown> = { interactive };
-  if (cfg.exec.provideClusterInfo) {
+  if (cfg.execConfig.provideClusterInfo) {
     const c = cfg.cluster;
     const cluster: Record<string, unknown> = { server: c.server };
     if (c['tls-server-name']) cluster['tls-server-name'] = c['tls-server-name'];
@@ -82,7 +83,7 @@ export function execInfo(cfg: ExecProviderConfig, interactive: boolean): Record<
     if (ext) cluster.config = ext.extension;
     spec.cluster = cluster;
   }
-  return { apiVersion: cfg.exec.apiVersion, kind: 'ExecCredential', spec };
+  return { apiVersion: cfg.execConfig.apiVersion, kind: 'ExecCredential', spec };
 }
 
 /** The plugin's stdout → the credential, or an error that says what was wrong (never what it printed). */
@@ -109,7 +110,7 @@ export function parseExecOutput(stdout: string, exec: RawExec): ExecCredentialSt
 
 /** Run the plugin once (no shell: command and args as they are), bounded by timeoutMs. */
 export function runExecPlugin(cfg: ExecProviderConfig, envIn: ExecEnvironment): Promise<ExecCredentialStatus> {
-  const { exec } = cfg;
+  const exec = cfg.execConfig;
   const name = pluginName(exec);
   if (!exec.command) return Promise.reject(execError(`the kubeconfig user "${cfg.userName}" has an exec section without a command`));
   if (!exec.apiVersion || !API_VERSIONS.has(exec.apiVersion)) {

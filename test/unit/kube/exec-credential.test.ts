@@ -10,8 +10,8 @@ const PLUGIN = join(ROOT, 'test/fixtures/exec-plugin/nixrun-test-credential');
 const V1 = 'client.authentication.k8s.io/v1';
 const cluster = { server: 'https://k:6443', 'certificate-authority-data': 'Q0E=', 'tls-server-name': 'kubernetes', extensions: [{ name: 'client.authentication.k8s.io/exec', extension: { audience: 'x' } }] };
 
-function user(mode: string, extra: Partial<ExecProviderConfig['exec']> = {}) {
-  return { name: 'u', authProvider: { name: EXEC_PROVIDER, config: { exec: { apiVersion: V1, command: PLUGIN, args: [mode], interactiveMode: 'Never' as const, ...extra }, cluster, userName: 'u' } } };
+function user(mode: string, extra: Partial<ExecProviderConfig['execConfig']> = {}) {
+  return { name: 'u', authProvider: { name: EXEC_PROVIDER, config: { execConfig: { apiVersion: V1, command: PLUGIN, args: [mode], interactiveMode: 'Never' as const, ...extra }, cluster, userName: 'u' } } };
 }
 
 function auth(timeoutMs = 0, env: NodeJS.ProcessEnv = {}) {
@@ -38,7 +38,7 @@ describe('exec credential plugins (client.authentication.k8s.io v1/v1beta1)', ()
   it('KUBERNETES_EXEC_INFO carries the cluster only with provideClusterInfo', () => {
     const cfg = user('ok').authProvider.config;
     expect(execInfo(cfg, false)).toEqual({ apiVersion: V1, kind: 'ExecCredential', spec: { interactive: false } });
-    expect(execInfo({ ...cfg, exec: { ...cfg.exec, provideClusterInfo: true } }, true)).toEqual({
+    expect(execInfo({ ...cfg, execConfig: { ...cfg.execConfig, provideClusterInfo: true } }, true)).toEqual({
       apiVersion: V1,
       kind: 'ExecCredential',
       spec: { interactive: true, cluster: { server: 'https://k:6443', 'certificate-authority-data': 'Q0E=', 'tls-server-name': 'kubernetes', config: { audience: 'x' } } },
@@ -86,7 +86,7 @@ describe('exec credential plugins (client.authentication.k8s.io v1/v1beta1)', ()
     ['fails', user('fail'), 0, /^the credential plugin ".*nixrun-test-credential" failed \(exit 3\): run: test-login$/],
     ['prints garbage', user('garbage'), 0, /did not print an ExecCredential/],
     ['hangs past --request-timeout', user('hang'), 300, /did not answer within 0.3s \(--request-timeout\) and was stopped/],
-    ['is missing from PATH', { ...user('ok'), authProvider: { name: EXEC_PROVIDER, config: { ...user('ok').authProvider.config, exec: { apiVersion: V1, command: 'gke-gcloud-auth-plugin', interactiveMode: 'Never' as const } } } }, 0, /^the kubeconfig's credential plugin "gke-gcloud-auth-plugin" \(user "u"\) was not found on PATH$/],
+    ['is missing from PATH', { ...user('ok'), authProvider: { name: EXEC_PROVIDER, config: { ...user('ok').authProvider.config, execConfig: { apiVersion: V1, command: 'gke-gcloud-auth-plugin', interactiveMode: 'Never' as const } } } }, 0, /^the kubeconfig's credential plugin "gke-gcloud-auth-plugin" \(user "u"\) was not found on PATH$/],
     ['speaks v1alpha1', user('ok', { apiVersion: 'client.authentication.k8s.io/v1alpha1' }), 0, /v1alpha1.*not supported/],
   ])('a plugin that %s → one line, exit 125', async (_n, u, timeoutMs, re) => {
     const { a } = auth(timeoutMs, { PATH: '/nonexistent' });
