@@ -85,6 +85,7 @@ const RUN_FLAGS: Flag[] = [
   { name: 'dry-run', type: 'boolean', default: false, description: 'Print the pod that would be created; no cluster needed' },
   { name: 'output', alias: 'o', choices: ['yaml', 'json'], description: 'Output format for --dry-run' },
   ...ACCESS_FLAGS,
+  { name: 'image-pull-secret', type: 'string', array: true, description: 'Secret (kubernetes.io/dockerconfigjson) the node pulls the image with, and the pre-flight authenticates with when readable (repeatable)' },
 ];
 
 export const COMMANDS = {

@@ -37,6 +37,8 @@ export interface RunFlags extends AccessFlags {
   labels?: string[];
   annotations?: string[];
   imagePullPolicy?: PullPolicy;
+  /** --image-pull-secret (or the config file's imagePullSecrets). */
+  imagePullSecret?: string[];
   overrides?: string;
   podRunningTimeout: string;
   deadline: string;
@@ -86,6 +88,7 @@ export interface ValidFlags {
   requests?: Record<string, string>;
   limits?: Record<string, string>;
   imagePullPolicy?: PullPolicy;
+  imagePullSecrets: string[];
   overrides?: unknown;
   serviceAccount?: string;
   node?: string;

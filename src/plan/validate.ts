@@ -82,6 +82,8 @@ export function validateFlags(flags: RunFlags, terminal: Terminal): ValidFlags {
   for (const p of flags.configPackages) checkPackageOrExecutable(p);
   const tag = flags.tag === undefined ? undefined : validateTag(flags.tag);
   const access = validateAccess(flags);
+  const imagePullSecrets = [...new Set(splitCommaList(flags.imagePullSecret))];
+  for (const s of imagePullSecrets) checkDnsName('--image-pull-secret', s);
   if (access.insecureSkipTlsVerify) warnings.push("--insecure-skip-tls-verify: the API server's certificate is not checked; whoever answers gets your credentials");
 
   return {
@@ -106,6 +108,7 @@ export function validateFlags(flags: RunFlags, terminal: Terminal): ValidFlags {
     requests,
     limits,
     imagePullPolicy: flags.imagePullPolicy,
+    imagePullSecrets,
     overrides,
     serviceAccount: flags.serviceAccount,
     node: flags.node,

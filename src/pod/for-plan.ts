@@ -34,6 +34,7 @@ export function podFor(plan0: RunPlan, opts: { image: string; arch: Arch; owner:
     requests: plan.requests,
     limits: plan.limits,
     imagePullPolicy: plan.imagePullPolicy,
+    imagePullSecrets: plan.imagePullSecrets,
     overrides: plan.overrides,
   });
 }
