@@ -15,6 +15,7 @@ import { createTestNamespace, e2eEnv, expectNoPodsLeft, listPods, testenv } from
 // qemu-user-static (apt-get install qemu-user-static), offline.
 const PLUGIN = join(ROOT, 'test/fixtures/exec-plugin/nixrun-test-credential');
 const QEMU = '/usr/bin/qemu-aarch64-static';
+const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
 let out: string;
 let bins: Record<string, string>;
 type State = ReturnType<typeof testenv> & { testerKubeconfig: string; testerToken: string; privateRegistry: { host: string; user: string; password: string } };
@@ -87,9 +88,12 @@ describe('the linux-amd64 standalone binary (Bun)', () => {
 });
 
 describe('the linux-arm64 standalone binary, run with qemu-user-static', () => {
-  const arm = (args: string[]) => spawnSync(QEMU, [bins['linux-arm64']!, ...args], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: mkdtempSync(join(tmpdir(), 'nixrun-home-')), NO_COLOR: '1' }, input: '' });
+  const arm = (args: string[]) => spawnSync(QEMU, ['-L', ARM64_SYSROOT, bins['linux-arm64']!, ...args], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: mkdtempSync(join(tmpdir(), 'nixrun-home-')), NO_COLOR: '1' }, input: '' });
 
-  it('qemu-aarch64-static is installed (Debian: qemu-user-static)', () => expect(existsSync(QEMU)).toBe(true));
+  it('qemu-aarch64-static and an arm64 glibc are installed (Debian: qemu-user-static, libc6-arm64-cross)', () => {
+    expect(existsSync(QEMU)).toBe(true);
+    expect(existsSync(join(ARM64_SYSROOT, 'lib', 'ld-linux-aarch64.so.1'))).toBe(true);
+  });
 
   it('--version, which psql, --dry-run', () => {
     const v = arm(['--version']);
