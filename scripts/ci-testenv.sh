@@ -26,6 +26,9 @@ want pgrep procps
 want openssl openssl
 want curl curl
 want gcc gcc
+# The linux-arm64 standalone binary is run once under qemu (test/e2e/access-dist.test.ts).
+[ -x /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
+[ -f /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || need+=(libc6-arm64-cross)
 [ -f /usr/lib/x86_64-linux-gnu/libc.a ] || [ -f /usr/lib/aarch64-linux-gnu/libc.a ] || need+=(libc6-dev)
 # The local Nixery's content: every listed package that is not installed yet.
 if [ -f testenv/nixery/debian-packages.txt ]; then

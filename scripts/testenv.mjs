@@ -323,6 +323,31 @@ async function startRegistry(state) {
   );
   state.registry = { host: `127.0.0.1:${ready.port}`, port: ready.port };
   startProcess(state, 'registry-forward', 'socat', [`TCP-LISTEN:${ready.port},bind=127.0.0.1,reuseaddr,fork`, `TCP:${state.net.hostIP}:${ready.port}`], { wrap: inNode(state.net) });
+  await startPrivateRegistry(state);
+}
+
+/**
+ * A second local Nixery that wants credentials, as a private registry does: a Bearer challenge
+ * whose token endpoint takes basic credentials (what Docker Hub, GHCR and Harbor do). The node
+ * pulls from it only with an image pull secret; the plugin's pre-flight only with credentials.
+ */
+async function startPrivateRegistry(state) {
+  const user = 'nixrun';
+  const password = randomBytes(12).toString('hex');
+  startProcess(state, 'nixery-private', process.execPath, [NIXERY, '--listen', '127.0.0.1:0', '--listen', `${state.net.hostIP}:0`, '--auth-bearer', `${user}:${password}`]);
+  const ready = await waitFor(
+    'the private local Nixery',
+    () => {
+      const line = readFileSync(state.procs['nixery-private'].log, 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('{') && l.includes('"port"'));
+      return line ? JSON.parse(line) : undefined;
+    },
+    60_000,
+    state,
+  );
+  state.privateRegistry = { host: `127.0.0.1:${ready.port}`, port: ready.port, user, password };
+  startProcess(state, 'private-registry-forward', 'socat', [`TCP-LISTEN:${ready.port},bind=127.0.0.1,reuseaddr,fork`, `TCP:${state.net.hostIP}:${ready.port}`], { wrap: inNode(state.net) });
 }
 
 async function startKwok(state) {

@@ -15,6 +15,7 @@ export async function configView(io: Io): Promise<number> {
     ['extraPackages', s.extraPackages],
     ['labels', s.labels],
     ['aliases', s.aliases],
+    ['imagePullSecrets', s.imagePullSecrets],
   ];
   io.stdout.write(`# config file: ${path}${s.configFound ? '' : ' (not found)'}\n`);
   for (const [key, setting] of rows) {

@@ -17,6 +17,8 @@ export interface FileConfig {
   extraPackages?: string[];
   labels?: Record<string, string>;
   aliases?: Record<string, string[]>;
+  /** Image pull secrets put on every pod (--image-pull-secret replaces them). */
+  imagePullSecrets?: string[];
 }
 
 export type Source = 'flag' | 'env' | 'file' | 'default';
@@ -34,6 +36,7 @@ export interface Settings {
   extraPackages: Setting<string[]>;
   labels: Setting<Record<string, string>>;
   aliases: Setting<Record<string, string[]>>;
+  imagePullSecrets: Setting<string[]>;
   configPath: string;
   configFound: boolean;
 }
@@ -46,6 +49,7 @@ const KEYS: Record<keyof FileConfig, 'string' | 'string[]' | 'map' | 'aliases'> 
   extraPackages: 'string[]',
   labels: 'map',
   aliases: 'aliases',
+  imagePullSecrets: 'string[]',
 };
 
 /**
@@ -94,8 +98,8 @@ export async function loadConfigFile(path: string): Promise<FileConfig | undefin
         (out as Record<string, unknown>)[key] = value;
         break;
       case 'string[]':
-        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw bad('a list of package names');
-        out.extraPackages = value as string[];
+        if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw bad(key === 'imagePullSecrets' ? 'a list of Secret names' : 'a list of package names');
+        (out as Record<string, unknown>)[key] = value as string[];
         break;
       case 'map':
         if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('a mapping of label keys to values');
@@ -120,7 +124,7 @@ export async function loadConfigFile(path: string): Promise<FileConfig | undefin
 
 /** flag > environment > config file > built-in default, remembering where each value came from. */
 export function resolveSettings(
-  flags: { registry?: string | undefined; profile?: string | undefined; podRunningTimeout?: string | undefined; deadline?: string | undefined },
+  flags: { registry?: string | undefined; profile?: string | undefined; podRunningTimeout?: string | undefined; deadline?: string | undefined; imagePullSecret?: string[] | undefined },
   env: NodeJS.ProcessEnv,
   file: FileConfig | undefined,
   path: string,
@@ -136,6 +140,7 @@ export function resolveSettings(
     extraPackages: pick(undefined, e.extraPackages, file?.extraPackages, []),
     labels: pick(undefined, undefined, file?.labels, {}),
     aliases: pick(undefined, undefined, file?.aliases, {}),
+    imagePullSecrets: pick(flags.imagePullSecret && flags.imagePullSecret.length > 0 ? flags.imagePullSecret : undefined, undefined, file?.imagePullSecrets, []),
     configPath: path,
     configFound: file !== undefined,
   };
@@ -153,6 +158,7 @@ export function applySettings(raw: RawRunArgs, s: Settings): RunFlags {
     podRunningTimeout: s.podRunningTimeout.value,
     deadline: s.deadline.value,
     configPackages: s.extraPackages.value,
+    imagePullSecret: s.imagePullSecrets.value,
   };
   const fileLabels = Object.entries(s.labels.value).map(([k, v]) => `${k}=${v}`);
   if (fileLabels.length > 0) out.labels = [...fileLabels, ...(raw.labels ?? [])];

@@ -10,7 +10,7 @@ export interface Factory {
 
 export const defaultFactory: Factory = {
   async kube(target, env) {
-    const { connect } = await import('../kube/client.js');
-    return connect(target, env);
+    const { connectAndAuthenticate } = await import('../kube/client.js');
+    return connectAndAuthenticate(target, env);
   },
 };

@@ -34,6 +34,24 @@ export const GLOBAL_FLAGS: Flag[] = [
   { name: 'verbose', alias: 'v', type: 'count', description: 'Say what is done against the cluster and registry (never credentials)' },
 ];
 
+/**
+ * kubectl's global flags that matter for a run, with kubectl's names and meaning (issue 16).
+ * On every command that talks to the cluster.
+ */
+export const ACCESS_FLAGS: Flag[] = [
+  { name: 'as', type: 'string', description: 'Username to impersonate for the operation (a user or system:serviceaccount:NS:NAME)' },
+  { name: 'as-group', type: 'string', array: true, description: 'Group to impersonate for the operation (repeatable)' },
+  { name: 'as-uid', type: 'string', description: 'UID to impersonate for the operation' },
+  { name: 'request-timeout', type: 'string', description: 'How long to wait for a single API request (0 = no limit, 30s, 1m); also bounds an exec credential plugin' },
+  { name: 'server', alias: 's', type: 'string', description: 'The address and port of the Kubernetes API server' },
+  { name: 'token', type: 'string', description: 'Bearer token for authentication to the API server' },
+  { name: 'user', type: 'string', description: 'The name of the kubeconfig user to use' },
+  { name: 'cluster', type: 'string', description: 'The name of the kubeconfig cluster to use' },
+  { name: 'insecure-skip-tls-verify', type: 'boolean', description: "Don't check the server's certificate (insecure: anyone in the middle gets your credentials)" },
+  { name: 'certificate-authority', type: 'string', values: 'file', description: 'Path to a cert file for the certificate authority' },
+  { name: 'tls-server-name', type: 'string', description: 'Server name to use for server certificate validation (default: the server host)' },
+];
+
 const RUN_FLAGS: Flag[] = [
   { name: 'pkgs', alias: 'p', type: 'string', array: true, values: 'pkgs', description: 'Extra packages: nixpkgs attributes or executable names (repeatable, comma-separated)' },
   { name: 'namespace', alias: 'n', type: 'string', values: 'namespace', description: 'Namespace (default: the context’s, else "default")' },
@@ -66,6 +84,8 @@ const RUN_FLAGS: Flag[] = [
   { name: 'pick', type: 'boolean', default: false, description: 'Choose packages interactively (the default with no arguments on a terminal)' },
   { name: 'dry-run', type: 'boolean', default: false, description: 'Print the pod that would be created; no cluster needed' },
   { name: 'output', alias: 'o', choices: ['yaml', 'json'], description: 'Output format for --dry-run' },
+  ...ACCESS_FLAGS,
+  { name: 'image-pull-secret', type: 'string', array: true, description: 'Secret (kubernetes.io/dockerconfigjson) the node pulls the image with, and the pre-flight authenticates with when readable (repeatable)' },
 ];
 
 // Scripts (issue 18): `kubectl nixrun ./check.sh` needs no flag; these name a script outright.
@@ -120,6 +140,7 @@ export const COMMANDS = {
       { name: 'namespace', alias: 'n', type: 'string', values: 'namespace', description: 'Namespace (default: the context’s)' },
       { name: 'context', type: 'string', values: 'context', description: 'Kubeconfig context' },
       { name: 'kubeconfig', type: 'string', values: 'file', description: 'Path to the kubeconfig file' },
+      ...ACCESS_FLAGS,
     ],
   },
   pick: { words: ['pick'], flags: [...RUN_FLAGS, ...MODE_FLAGS] },

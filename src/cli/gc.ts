@@ -5,8 +5,9 @@ import { explainApiError } from '../kube/errors.js';
 import { deletePod } from '../kube/pods.js';
 import { Ui, type Io } from '../ui/output.js';
 import type { Factory } from './factory.js';
+import { validateAccess, type AccessFlags } from '../plan/access.js';
 
-export interface GcArgs {
+export interface GcArgs extends AccessFlags {
   allNamespaces: boolean;
   dryRun: boolean;
   ttl?: string;
@@ -23,7 +24,8 @@ export interface GcArgs {
 export async function gcCommand(args: GcArgs, io: Io, factory: Factory): Promise<number> {
   const ttlSeconds = args.ttl === undefined ? undefined : parseDuration(args.ttl);
   const ui = new Ui(io, { quiet: args.quiet });
-  const kube = await factory.kube({ namespace: args.namespace, context: args.context, kubeconfig: args.kubeconfig }, io.env);
+  const access = validateAccess(args);
+  const kube = await factory.kube({ namespace: args.namespace, context: args.context, kubeconfig: args.kubeconfig, access, stdinIsTTY: Boolean(io.stdin.isTTY) }, io.env);
   let stale;
   try {
     stale = await findStale(kube, { allNamespaces: args.allNamespaces, ttlMs: ttlSeconds === undefined ? undefined : ttlSeconds * 1000 });

@@ -178,7 +178,7 @@ function buildParser(argv: string[], io: Io, factory: Factory, setExit: SetExit)
       (y) => withFlags(y, COMMANDS.gc.flags).example('$0 gc -A --dry-run', 'list stale pods in all namespaces'),
       async (args) => {
         const { gcCommand } = await import('./gc.js');
-        setExit(await gcCommand(args as unknown as { allNamespaces: boolean; dryRun: boolean; ttl?: string; namespace?: string; context?: string; kubeconfig?: string; quiet: boolean }, io, factory));
+        setExit(await gcCommand(args as unknown as import('./gc.js').GcArgs, io, factory));
       },
     )
     .epilog(EPILOG);

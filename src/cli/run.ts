@@ -50,7 +50,7 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   let valid = validateFlags(request?.kind === 'configMap' ? { ...flags, executable: undefined, '--': ['bash', ...(flags['--'] ?? [])] } : flags, terminal);
   let kube: Kube | undefined;
   if (request?.kind === 'configMap') {
-    kube = await factory.kube({ kubeconfig: valid.kubeconfig, context: valid.context, namespace: valid.namespace }, io.env);
+    kube = await factory.kube({ kubeconfig: valid.kubeconfig, context: valid.context, namespace: valid.namespace, access: valid.access, stdinIsTTY: Boolean(io.stdin.isTTY) }, io.env);
     script = await loadScriptConfigMap(kube, request);
     flags = scriptFlags(flags0, script);
     valid = validateFlags(flags, terminal);
@@ -85,7 +85,7 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   if (usePicker) ui.info(`image: ${imageFor(plan, plan.arch === 'auto' ? 'amd64' : plan.arch).ref}`);
   const dryRunOpts = { pin: Boolean(rawArgs.pin), suggest: (name: string) => table.suggest(name, 3), isKnown: (name: string) => table.hasAttribute(name) };
   if (plan.dryRun && (plan.mode.kind === 'pod' || plan.mode.kind === 'node')) return dryRun(plan, io, ui, dryRunOpts);
-  kube ??= await factory.kube({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }, io.env);
+  kube ??= await factory.kube({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace, access: plan.access, stdinIsTTY: Boolean(io.stdin.isTTY) }, io.env);
   if (plan.dryRun) {
     // --target and --copy work from a pod that exists: read it (GETs only), send nothing.
     const { modeDryRun } = await import('../session/dry-run.js');

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
 import { errnoCode, ExitCode, NixrunError } from '../errors.js';
+import { authorizationFor, parseChallenge, type RegistryCredential } from './registry-auth.js';
+
+/** Where credentials for a registry may be, asked only after a 401 (nixery.dev needs none). */
+export interface CredentialSource {
+  /** Every place looked in, for the error ("pull secret default/regcred, ~/.docker/config.json"). */
+  looked: string[];
+  credentials: RegistryCredential[];
+}
 
 export interface PreflightTarget {
   registry: string;
@@ -32,20 +40,29 @@ export function registryBaseUrl(registry: string): string {
  * this turns a silent, minutes-long pull into a visible build, and a bad package name into an
  * error before any pod exists (nixery.md §4.2). 200 gives the digest to pin the pod to.
  */
-export async function preflight(target: PreflightTarget, opts: { timeoutMs: number; signal: AbortSignal }): Promise<PreflightResult> {
+export async function preflight(
+  target: PreflightTarget,
+  opts: { timeoutMs: number; signal: AbortSignal; credentials?: () => Promise<CredentialSource> },
+): Promise<PreflightResult> {
   const started = Date.now();
   const url = `${registryBaseUrl(target.registry)}/v2/${target.path}/manifests/${target.tag ?? 'latest'}`;
   const ms = () => Date.now() - started;
   let res: Response;
   let body: Buffer;
-  try {
-    res = await fetch(url, {
-      headers: { Accept: MANIFEST_TYPES, 'User-Agent': 'kubectl-nixrun' },
-      signal: AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]),
+  const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]);
+  const get = async (authorization?: string) => {
+    const r = await fetch(url, {
+      headers: { Accept: MANIFEST_TYPES, 'User-Agent': 'kubectl-nixrun', ...(authorization ? { Authorization: authorization } : {}) },
+      signal,
       redirect: 'follow',
     });
-    body = Buffer.from(await res.arrayBuffer());
+    return { r, b: Buffer.from(await r.arrayBuffer()) };
+  };
+  try {
+    ({ r: res, b: body } = await get());
+    if (res.status === 401) ({ r: res, b: body } = await authenticated(target, res, signal, opts.credentials, get));
   } catch (err) {
+    if (err instanceof NixrunError) throw err;
     if (opts.signal.aborted) throw opts.signal.reason;
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
     return {
@@ -82,6 +99,47 @@ export async function preflight(target: PreflightTarget, opts: { timeoutMs: numb
     });
   }
   return { kind: 'skipped', reason: `${target.registry} answered HTTP ${res.status}${error?.message ? `: ${error.message}` : ''}`, ms: ms() };
+}
+
+/**
+ * Answer a 401 as container tools do: each credential in turn (pull secrets, then the Docker
+ * config), through the challenge's scheme (Basic, or a Bearer token from the realm). Anonymous
+ * Bearer tokens are tried first when there are no credentials (public registries hand them out).
+ */
+async function authenticated(
+  target: PreflightTarget,
+  first: Response,
+  signal: AbortSignal,
+  source: (() => Promise<CredentialSource>) | undefined,
+  get: (authorization?: string) => Promise<{ r: Response; b: Buffer }>,
+): Promise<{ r: Response; b: Buffer }> {
+  const challenge = parseChallenge(first.headers.get('www-authenticate'));
+  const found = source ? await source() : { looked: [], credentials: [] };
+  const scope = `repository:${target.path}:pull`;
+  const attempts: Array<RegistryCredential | undefined> = found.credentials.length > 0 ? found.credentials : challenge?.scheme === 'bearer' ? [undefined] : [];
+  let last: { r: Response; b: Buffer } | undefined;
+  const refused: string[] = [];
+  for (const credential of attempts) {
+    const authorization = challenge ? await authorizationFor(challenge, credential, scope, signal) : undefined;
+    if (authorization) {
+      last = await get(authorization);
+      if (last.r.status !== 401 && last.r.status !== 403) return last;
+    }
+    if (credential) refused.push(credential.source);
+  }
+  const looked = found.looked.length > 0 ? found.looked.join(', ') : 'nowhere (no --image-pull-secret, no Docker config)';
+  throw new NixrunError(
+    refused.length > 0
+      ? `${target.registry} refused the credentials (HTTP ${last?.r.status ?? 401}) from ${refused.join(', ')}`
+      : `${target.registry} needs credentials (HTTP 401${challenge ? `, ${challenge.scheme === 'bearer' ? 'Bearer' : 'Basic'} challenge` : ''}) and none were found; looked in ${looked}`,
+    {
+      exitCode: ExitCode.cannotRun,
+      hint:
+        refused.length > 0
+          ? 'check the user and password of that pull secret or Docker config entry (docker login REGISTRY rewrites it)'
+          : `pass --image-pull-secret NAME (a kubernetes.io/dockerconfigjson Secret in the namespace), or run docker login ${target.registry}`,
+    },
+  );
 }
 
 export class MissingPackagesError extends NixrunError {

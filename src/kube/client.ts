@@ -1,14 +1,22 @@
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, CoreV1Api, HttpMethod, RequestContext, type KubeConfig } from '@kubernetes/client-node';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ExitCode, NixrunError, UsageError } from '../errors.js';
+import { NO_ACCESS_OVERRIDES, type KubeAccess } from '../plan/access.js';
+import { AccessKubeConfig, kubeConfigFor } from './access-config.js';
+import { explainApiError, httpStatus } from './errors.js';
+import { effectiveConfig, loadKubeconfigFiles, type RawKubeconfig } from './kubeconfig.js';
 
 /** Unset (undefined) fields fall back as kubectl's do. */
 export interface KubeTarget {
   kubeconfig?: string;
   context?: string;
   namespace?: string;
+  /** kubectl's global flags (--as, --server, --token, --request-timeout, …). */
+  access?: KubeAccess;
+  /** Whether stdin is a terminal: an exec credential plugin may prompt on it. */
+  stdinIsTTY?: boolean;
 }
 
 /** A connection pinned to one context and namespace for the whole run (like node-shell does). */
@@ -18,37 +26,42 @@ export interface Kube {
   context: string;
   namespace: string;
   server: string;
+  /** Who the requests act as, when impersonating (--as). */
+  impersonating?: string;
 }
 
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
 /**
  * Load the kubeconfig the way kubectl does: --kubeconfig, else $KUBECONFIG (several files,
- * merged), else ~/.kube/config, else the in-cluster service account. Namespace: -n, else the
- * context's, else "default".
+ * merged, first definition wins), else ~/.kube/config, else the in-cluster service account; then
+ * kubectl's global flags on top. Namespace: -n, else the context's, else "default".
  */
 export function connect(target: KubeTarget, env: NodeJS.ProcessEnv = process.env): Kube {
-  const kc = new KubeConfig();
+  const access = target.access ?? NO_ACCESS_OVERRIDES;
+  const execEnv = { env, stdinIsTTY: target.stdinIsTTY ?? false, timeoutMs: access.requestTimeoutMs };
+  let raw: RawKubeconfig | undefined;
   if (target.kubeconfig !== undefined) {
     if (!existsSync(target.kubeconfig)) {
       throw new UsageError(`kubeconfig file ${target.kubeconfig} does not exist`, 'check the --kubeconfig path');
     }
-    kc.loadFromFile(target.kubeconfig);
-  } else if (hasKubeconfigSource(env)) {
-    const files = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f.length > 0);
-    const missing = files.filter((f) => !existsSync(f));
-    if (files.length > 0 && missing.length === files.length) {
+    raw = loadKubeconfigFiles([target.kubeconfig]);
+  } else if (env.KUBECONFIG && env.KUBECONFIG.length > 0) {
+    const files = env.KUBECONFIG.split(delimiter).filter((f) => f.length > 0);
+    if (files.length > 0 && !files.some((f) => existsSync(f)) && access.server === undefined) {
       throw new UsageError(`no kubeconfig file found in KUBECONFIG (${files.join(delimiter)})`, 'fix KUBECONFIG or pass --kubeconfig');
     }
-    // kubectl skips KUBECONFIG entries that do not exist; client-node would throw on them.
-    if (missing.length > 0) {
-      const kept = files.filter((f) => existsSync(f));
-      loadFiles(kc, kept);
-    } else {
-      kc.loadFromDefault();
-    }
-  } else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT) {
+    // kubectl skips KUBECONFIG entries that do not exist.
+    raw = loadKubeconfigFiles(files);
+  } else if (existsSync(join(env.HOME ?? homedir(), '.kube', 'config'))) {
+    raw = loadKubeconfigFiles([join(env.HOME ?? homedir(), '.kube', 'config')]);
+  } else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT && access.server === undefined) {
+    const kc = new AccessKubeConfig({ requestTimeoutMs: access.requestTimeoutMs, ...(access.as ? { impersonate: { user: access.as, groups: access.asGroups, ...(access.asUid ? { uid: access.asUid } : {}), extra: {} } } : {}) }, execEnv);
     kc.loadFromCluster();
+    const namespace = target.namespace ?? inClusterNamespace(env) ?? 'default';
+    return { kc, core: kc.makeApiClient(CoreV1Api), context: kc.getCurrentContext(), namespace, server: kc.getCurrentCluster()!.server, ...(access.as ? { impersonating: access.as } : {}) };
+  } else if (access.server !== undefined) {
+    raw = { clusters: [], users: [], contexts: [] }; // kubectl --server URL --token T works without any kubeconfig
   } else {
     throw new NixrunError('no Kubernetes cluster configured: no --kubeconfig, no KUBECONFIG, no ~/.kube/config', {
       exitCode: ExitCode.tool,
@@ -56,46 +69,49 @@ export function connect(target: KubeTarget, env: NodeJS.ProcessEnv = process.env
     });
   }
 
-  if (target.context !== undefined) {
-    if (!kc.getContextObject(target.context)) {
-      const names = kc.getContexts().map((c) => c.name);
-      throw new UsageError(
-        `context "${target.context}" not found in the kubeconfig`,
-        names.length > 0 ? `known contexts: ${names.join(', ')}` : 'the kubeconfig has no contexts',
-      );
-    }
-    kc.setCurrentContext(target.context);
+  const eff = effectiveConfig(raw, { ...(target.context !== undefined ? { context: target.context } : {}), access });
+  for (const [what, file] of [
+    ['--certificate-authority / certificate-authority', eff.cluster['certificate-authority']],
+    ['client-certificate', eff.user['client-certificate']],
+    ['client-key', eff.user['client-key']],
+    ['tokenFile', eff.user.tokenFile],
+  ] as const) {
+    if (typeof file === 'string' && file !== '' && !existsSync(file)) throw new UsageError(`the ${what} file ${file} does not exist`, 'fix the path in the kubeconfig or the flag');
   }
-  const context = kc.getCurrentContext();
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) {
-    throw new NixrunError(`the kubeconfig's current context ${context ? `"${context}" ` : ''}names no cluster`, {
-      exitCode: ExitCode.usage,
-      hint: 'pick another one with --context',
-    });
-  }
-  const namespace = target.namespace ?? contextNamespace(kc, context) ?? inClusterNamespace(env) ?? 'default';
-  return { kc, core: kc.makeApiClient(CoreV1Api), context, namespace, server: cluster.server };
+  const kc = kubeConfigFor(eff, { requestTimeoutMs: access.requestTimeoutMs }, execEnv);
+  const namespace = target.namespace ?? eff.namespace ?? inClusterNamespace(env) ?? 'default';
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    context: eff.contextName,
+    namespace,
+    server: eff.cluster.server,
+    ...(eff.impersonate ? { impersonating: eff.impersonate.user } : {}),
+  };
 }
 
-function hasKubeconfigSource(env: NodeJS.ProcessEnv): boolean {
-  if (env.KUBECONFIG && env.KUBECONFIG.length > 0) return true;
-  const home = env.HOME ?? homedir();
-  return existsSync(join(home, '.kube', 'config'));
+/**
+ * connect, then fetch the credentials once (an exec plugin runs here, so a missing or failing one
+ * is the one error of the run, before any request), and with --as ask who we are: a user who may
+ * not impersonate gets the API server's 403 now, not halfway through the session.
+ */
+export async function connectAndAuthenticate(target: KubeTarget, env: NodeJS.ProcessEnv = process.env): Promise<Kube> {
+  const kube = connect(target, env);
+  await kube.kc.applySecurityAuthentication(new RequestContext(kube.server, HttpMethod.GET));
+  if (kube.impersonating !== undefined) await checkImpersonation(kube);
+  return kube;
 }
 
-function loadFiles(kc: KubeConfig, files: string[]): void {
-  kc.loadFromFile(files[0]!);
-  for (const f of files.slice(1)) {
-    const other = new KubeConfig();
-    other.loadFromFile(f);
-    kc.mergeConfig(other);
+async function checkImpersonation(kube: Kube): Promise<void> {
+  const api = kube.kc.makeApiClient(AuthenticationV1Api);
+  try {
+    await api.createSelfSubjectReview({ body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+  } catch (err) {
+    const status = httpStatus(err);
+    // 404: an API server before 1.28 has no SelfSubjectReview; the first real request will tell.
+    if (status === 404) return;
+    throw explainApiError(err, { action: `impersonate ${kube.impersonating}`, namespace: kube.namespace, server: kube.server });
   }
-}
-
-function contextNamespace(kc: KubeConfig, context: string): string | undefined {
-  const ns = kc.getContextObject(context)?.namespace;
-  return ns && ns.length > 0 ? ns : undefined;
 }
 
 function inClusterNamespace(env: NodeJS.ProcessEnv): string | undefined {

@@ -67,8 +67,17 @@ function parseStatus(err: unknown): StatusBody | undefined {
  * cluster refuses to run the pod (Pod Security, admission), 125 for everything else.
  */
 export function explainApiError(err: unknown, ctx: { action: string; namespace: string; server: string; profile?: string }): NixrunError {
+  // Already explained where it happened (an exec credential plugin that failed, for one).
+  if (err instanceof NixrunError) return err;
   const status = httpStatus(err);
   if (status === undefined) {
+    if (err instanceof Error && err.name === 'TimeoutError') {
+      return new NixrunError(`no answer from the Kubernetes API at ${ctx.server} within --request-timeout while trying to ${ctx.action}`, {
+        exitCode: ExitCode.tool,
+        hint: 'raise --request-timeout (0 = no limit), or check the cluster is up (kubectl cluster-info)',
+        cause: err,
+      });
+    }
     const code = errnoCode(err);
     if (code && TLS_TRUST_CODES.has(code)) {
       return new NixrunError(`the API server at ${ctx.server} presented a certificate this kubeconfig does not trust (${code}: ${deepestMessage(err).replace(/; if the root CA is installed locally.*$/, '')})`, {
@@ -100,6 +109,12 @@ export function explainApiError(err: unknown, ctx: { action: string; namespace: 
     return new NixrunError(`the namespace's resource quota rejected the pod: ${message}`, {
       exitCode: ExitCode.cannotRun,
       hint: 'set --requests and --limits, e.g. --requests cpu=100m,memory=128Mi --limits cpu=500m,memory=256Mi',
+    });
+  }
+  if (status === 403 && /cannot impersonate/.test(message)) {
+    return new NixrunError(`not allowed to impersonate: ${message}`, {
+      exitCode: ExitCode.tool,
+      hint: 'your own user needs the impersonate verb on users (and groups, uids, userextras for --as-group, --as-uid) in RBAC; or drop --as',
     });
   }
   if (status === 403) {

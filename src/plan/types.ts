@@ -4,6 +4,7 @@ import type { ProfileName } from '../pod/profiles.js';
 import type { Resolution } from '../resolve/index.js';
 import type { PodScript } from '../script/pod.js';
 import type { Mode, ModeFlags } from './mode.js';
+import type { AccessFlags, KubeAccess } from './access.js';
 
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
@@ -11,7 +12,7 @@ export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
  * The run command's input as the CLI hands it over: the flags (camel-cased, as yargs gives them),
  * with the settings (environment, config file, defaults) already applied. Nothing is checked yet.
  */
-export interface RunFlags extends ModeFlags {
+export interface RunFlags extends ModeFlags, AccessFlags {
   executable?: string;
   /** The profile came from a flag, the environment or the config file (not the default): modes fit one otherwise. */
   profileExplicit?: boolean;
@@ -40,6 +41,8 @@ export interface RunFlags extends ModeFlags {
   labels?: string[];
   annotations?: string[];
   imagePullPolicy?: PullPolicy;
+  /** --image-pull-secret (or the config file's imagePullSecrets). */
+  imagePullSecret?: string[];
   overrides?: string;
   podRunningTimeout: string;
   deadline: string;
@@ -89,12 +92,15 @@ export interface ValidFlags {
   requests?: Record<string, string>;
   limits?: Record<string, string>;
   imagePullPolicy?: PullPolicy;
+  imagePullSecrets: string[];
   overrides?: unknown;
   serviceAccount?: string;
   node?: string;
   namespace?: string;
   context?: string;
   kubeconfig?: string;
+  /** kubectl's global flags: impersonation, server, credentials, TLS, request timeout. */
+  access: KubeAccess;
   podRunningTimeoutSeconds: number;
   deadlineSeconds: number;
   keep: boolean;

@@ -7,6 +7,7 @@ import { basename, checkOverrides } from '../pod/manifest.js';
 import { checkDnsName, checkExecutableName, checkPackageOrExecutable, SHELL_COMMANDS, splitCommaList } from './names.js';
 import { validateMode } from './mode.js';
 import type { RunFlags, Terminal, ValidFlags } from './types.js';
+import { validateAccess } from './access.js';
 
 /**
  * Validate: every flag is parsed and checked here, with a one-line error and exit 2, before any
@@ -88,6 +89,10 @@ export function validateFlags(flags0: RunFlags, terminal: Terminal): ValidFlags 
   for (const p of requested) checkPackageOrExecutable(p);
   for (const p of flags.configPackages) checkPackageOrExecutable(p);
   const tag = flags.tag === undefined ? undefined : validateTag(flags.tag);
+  const access = validateAccess(flags);
+  const imagePullSecrets = [...new Set(splitCommaList(flags.imagePullSecret))];
+  for (const s of imagePullSecrets) checkDnsName('--image-pull-secret', s);
+  if (access.insecureSkipTlsVerify) warnings.push("--insecure-skip-tls-verify: the API server's certificate is not checked; whoever answers gets your credentials");
 
   return {
     executable: flags.executable,
@@ -111,12 +116,14 @@ export function validateFlags(flags0: RunFlags, terminal: Terminal): ValidFlags 
     requests,
     limits,
     imagePullPolicy: flags.imagePullPolicy,
+    imagePullSecrets,
     overrides,
     serviceAccount: flags.serviceAccount,
     node: flags.node,
     namespace: flags.namespace,
     context: flags.context,
     kubeconfig: flags.kubeconfig,
+    access,
     podRunningTimeoutSeconds,
     deadlineSeconds,
     keep: flags.keep,

@@ -35,6 +35,7 @@ export function podFor(plan0: RunPlan, opts: { image: string; arch: Arch; owner:
     requests: plan.requests,
     limits: plan.limits,
     imagePullPolicy: plan.imagePullPolicy,
+    imagePullSecrets: plan.imagePullSecrets,
     overrides: plan.overrides,
   });
   return plan.script ? withScript(pod, plan.script) : pod;

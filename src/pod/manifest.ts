@@ -57,6 +57,7 @@ export interface PodInput {
   /** Marks the pod with KEEP_ANNOTATION. */
   keep?: boolean;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  imagePullSecrets?: string[];
   activeDeadlineSeconds: number;
   terminationGracePeriodSeconds?: number;
   /** Applied last, as a strategic merge patch. */
@@ -105,6 +106,7 @@ export function buildPod(input: PodInput): V1Pod {
     nodeSelector,
   };
   if (input.serviceAccount) spec.serviceAccountName = input.serviceAccount;
+  if (input.imagePullSecrets && input.imagePullSecrets.length > 0) spec.imagePullSecrets = input.imagePullSecrets.map((name) => ({ name }));
   if (input.hostNetwork) {
     spec.hostNetwork = true;
     // With the host's network, the default policy would use the node's resolv.conf: keep cluster

@@ -2,6 +2,7 @@ import { formatDuration } from '../duration.js';
 import { ExitCode, exitCodeOf, NixrunError } from '../errors.js';
 import { imageFor, withDigest, type ImageRef } from '../image/index.js';
 import { MissingPackagesError, preflight } from '../image/preflight.js';
+import { registryCredentials } from '../kube/pull-secrets.js';
 import { sweepStale } from '../gc/index.js';
 import { attach, type Attached } from '../kube/attach.js';
 import type { Kube } from '../kube/client.js';
@@ -184,7 +185,12 @@ export class Session {
     try {
       const result = await preflight(
         { registry: image.registry, path: image.path, tag: image.tag },
-        { timeoutMs: PREFLIGHT_TIMEOUT_MS, signal: this.abort.signal },
+        {
+          timeoutMs: PREFLIGHT_TIMEOUT_MS,
+          signal: this.abort.signal,
+          // Asked only when the registry answers 401 (a private Nixery).
+          credentials: () => registryCredentials(this.kube, this.plan.imagePullSecrets, image.registry, this.io.env),
+        },
       );
       if (result.kind === 'built') {
         this.status.stop(this.ui.quiet ? undefined : `image ready in ${formatDuration(result.ms)}: ${image.ref}`);
