@@ -1,5 +1,7 @@
 import { ExitCode, exitCodeOf, UsageError } from '../errors.js';
 import type { Io } from '../ui/output.js';
+import type { Factory } from './factory.js';
+
 
 /**
  * The commands run most often, answered without building the yargs command tree (that costs more
@@ -7,8 +9,8 @@ import type { Io } from '../ui/output.js';
  * Only argument lists whose meaning is plain are taken; anything else returns undefined and goes
  * through yargs (main.ts), which stays the one definition of the command line.
  */
-export async function fastPath(argv: string[], io: Io): Promise<number | undefined> {
-  if (argv.length === 0) return undefined;
+export async function fastPath(argv: string[], io: Io, factory?: Factory): Promise<number | undefined> {
+  if (argv.length === 0 || argv[0] === '__complete') return undefined;
   if (argv[argv.length - 1] === '--help') {
     const { HELP_PAGES } = await import('./help-text.js');
     const page = HELP_PAGES?.[helpKey(helpWidth(io.stdout.columns), argv.slice(0, -1))];
@@ -25,10 +27,16 @@ export async function fastPath(argv: string[], io: Io): Promise<number | undefin
       const { whichCommand } = await import('./which.js');
       return whichCommand({ executables: argv.slice(1), all: false, forget: false }, io);
     }
+    // The default command (run); parseRunArgs leaves the other commands' words to yargs.
+    const { parseRunArgs } = await import('./run-args.js');
+    const args = parseRunArgs(argv);
+    if (args === undefined) return undefined;
+    const [{ runCommand }, { defaultFactory }] = await Promise.all([import('./run.js'), import('./factory.js')]);
+    return await runCommand(args, io, factory ?? defaultFactory);
   } catch (err) {
     // As main() reports it.
     const { Ui } = await import('../ui/output.js');
-    new Ui(io).error(err);
+    new Ui(io, { quiet: argv.includes('-q') || argv.includes('--quiet') }).error(err);
     return err instanceof UsageError ? ExitCode.usage : exitCodeOf(err);
   }
   return undefined;
@@ -44,6 +52,6 @@ export function helpKey(width: number, words: string[]): string {
 }
 
 /** A word yargs passes through unchanged: not a flag, and nothing it would read as a number. */
-function plainWord(w: string): boolean {
+export function plainWord(w: string): boolean {
   return /^[A-Za-z_][A-Za-z0-9_.+-]*$/.test(w);
 }
