@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { stringify } from 'yaml';
 import { UsageError } from '../errors.js';
 import { imageFor } from '../image/for-plan.js';
 import { podFor } from '../pod/for-plan.js';
@@ -50,7 +49,7 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   for (const r of plan.resolutions) noteResolution(r, ui);
 
   if (usePicker) ui.info(`image: ${imageFor(plan, plan.arch === 'auto' ? 'amd64' : plan.arch).ref}`);
-  if (plan.dryRun) return dryRun(plan, io, ui);
+  if (plan.dryRun) return await dryRun(plan, io, ui);
   const kube = await factory.kube({ kubeconfig: plan.kubeconfig, context: plan.context, namespace: plan.namespace }, io.env);
   const { runSession } = await import('../session/index.js');
   return runSession(plan, { kube, ui, io, suggest: (name) => table.suggest(name, 3), pingMs: nixrunEnv(io.env).pingIntervalMs });
@@ -79,13 +78,13 @@ async function askAmbiguous(flags: RunFlags, table: Table, io: Io, choices: Choi
   }
 }
 
-function dryRun(plan: RunPlan, io: Io, ui: Ui): number {
+async function dryRun(plan: RunPlan, io: Io, ui: Ui): Promise<number> {
   const arch = plan.arch === 'auto' ? 'amd64' : plan.arch;
   if (plan.arch === 'auto') ui.note('--arch auto: no cluster is asked in --dry-run, assuming amd64 nodes');
   const image = imageFor(plan, arch);
   for (const w of image.warnings) ui.warn(w);
   const pod = podFor(plan, { image: image.ref, arch, owner: currentOwner() });
-  io.stdout.write(plan.output === 'json' ? `${JSON.stringify(pod, null, 2)}\n` : stringify(pod, { lineWidth: 0 }));
+  io.stdout.write(plan.output === 'json' ? `${JSON.stringify(pod, null, 2)}\n` : (await import('./yaml.js')).stringify(pod, { lineWidth: 0 }));
   return 0;
 }
 
