@@ -22,6 +22,12 @@ if (!existsSync(join(root, 'dist', 'kubectl-nixrun.js'))) throw new Error('run `
 const kubectl = join(binDir(), 'kubectl');
 const binArg = process.argv.indexOf('--binary'); // also time a standalone binary (scripts/release.mjs)
 const binary = binArg > 0 ? process.argv[binArg + 1] : undefined;
+// Before/after in one run: another checkout's build (a directory with bin/, dist/, data/) and
+// another standalone binary, interleaved with this one's.
+const beforeArg = process.argv.indexOf('--before');
+const before = beforeArg > 0 ? join(process.argv[beforeArg + 1], 'bin', 'kubectl-nixrun.js') : undefined;
+const beforeBinArg = process.argv.indexOf('--before-binary');
+const beforeBinary = beforeBinArg > 0 ? process.argv[beforeBinArg + 1] : undefined;
 
 const reuse = process.env.NIXRUN_TESTENV_DIR;
 const state = reuse ? loadState(reuse) : await up();
@@ -81,6 +87,8 @@ function timeRun(cmd, args, podName) {
 const cases = [
   ['kubectl-nixrun', () => [process.execPath, [join(root, 'bin', 'kubectl-nixrun.js'), '-n', ns, '--no-preflight', '--no-sweep', '-v', '--', 'echo', 'hi']]],
   ...(binary ? [['standalone binary', () => [binary, ['-n', ns, '--no-preflight', '--no-sweep', '-v', '--', 'echo', 'hi']]]] : []),
+  ...(before ? [['before: kubectl-nixrun', () => [process.execPath, [before, '-n', ns, '--no-preflight', '--no-sweep', '-v', '--', 'echo', 'hi']]]] : []),
+  ...(beforeBinary ? [['before: standalone binary', () => [beforeBinary, ['-n', ns, '--no-preflight', '--no-sweep', '-v', '--', 'echo', 'hi']]]] : []),
   [
     'kubectl run -i --rm',
     (name) => [kubectl, ['run', '-n', ns, '-i', '--rm', '--restart=Never', `--image=${IMAGE}`, name, '--', 'echo', 'hi']],

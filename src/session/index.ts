@@ -6,13 +6,14 @@ import { sweepStale } from '../gc/index.js';
 import { attach, type Attached } from '../kube/attach.js';
 import type { Kube } from '../kube/client.js';
 import { followLogs } from '../kube/logs.js';
-import { detectArch } from '../kube/nodes.js';
 import { containerStatus, createPod, deletePod, PodNotCreatedError, readPodPatiently, waitForExit } from '../kube/pods.js';
 import { waitForStart } from '../kube/start.js';
+import { retry } from '../retry.js';
 import { GATE_PREAMBLE, podFor, podName } from '../pod/index.js';
 import type { RunPlan } from '../plan/types.js';
 import type { Io, Ui } from '../ui/output.js';
 import { StatusLine } from '../ui/status-line.js';
+import { archFor } from './cluster-facts.js';
 import { currentOwner } from './owner.js';
 import { Interrupted, signalExitCode, trapSignals } from './signals.js';
 
@@ -33,6 +34,8 @@ const PREFLIGHT_TIMEOUT_MS = 90_000;
 const FAIL_FAST_GRACE_MS = 20_000;
 /** The kubelet reports the exit a moment after the stream ends. */
 const EXIT_STATUS_WAIT_MS = 30_000;
+/** An attach right after the Started event: how long to keep trying. */
+const ATTACH_RETRY_MS = 5_000;
 /** After a dropped attach, how long the API server may take to come back. */
 const RECONNECT_WAIT_MS = 30_000;
 
@@ -113,8 +116,9 @@ class Session {
     const owner = currentOwner();
     const sweep = plan.sweep ? sweepStale(kube, { signal }).catch(() => 0) : Promise.resolve(0);
 
-    const archDecision = plan.arch === 'auto' ? await this.cancellable(detectArch(kube, plan.node)) : { arch: plan.arch };
+    const archDecision = plan.arch === 'auto' ? await this.cancellable(archFor(kube, plan.node, this.io.env)) : { arch: plan.arch };
     if ('note' in archDecision && archDecision.note) ui.note(archDecision.note);
+    if ('cached' in archDecision && archDecision.cached) ui.debug(`architecture ${archDecision.arch} remembered for this context (--arch to choose)`);
     const image = imageFor(plan, archDecision.arch);
     for (const w of image.warnings) ui.warn(w);
 
@@ -126,26 +130,33 @@ class Session {
     this.podName = name;
     ui.debug(`POST /api/v1/namespaces/${kube.namespace}/pods (${name}, image ${imageRef})`);
     this.status.update(`creating pod ${name} in ${kube.namespace}`, { restartClock: true });
+    // The watches open together with the create (they report the pod from its first state), so
+    // the two round trips overlap; a refused create stops them.
+    const createFailed = new AbortController();
+    const starting = waitForStart(kube, name, {
+      timeoutMs: plan.podRunningTimeoutSeconds * 1000,
+      graceMs: Math.min(FAIL_FAST_GRACE_MS, (plan.podRunningTimeoutSeconds * 1000) / 2),
+      signal: AbortSignal.any([signal, createFailed.signal]),
+      onProgress: (p) => this.status.update(`pod ${name}: ${p.stage}`),
+      earlyStart: plan.stdin,
+    });
+    starting.catch(() => {}); // awaited below, once the pod exists
     try {
       await this.cancellable(createPod(kube, pod, plan.profile));
     } catch (err) {
+      createFailed.abort(err);
       if (err instanceof PodNotCreatedError) this.podName = undefined; // refused: nothing to delete
       throw err;
     }
     this.status.update(`waiting for pod ${name}`, { restartClock: true });
-    const started = await waitForStart(kube, name, {
-      timeoutMs: plan.podRunningTimeoutSeconds * 1000,
-      graceMs: Math.min(FAIL_FAST_GRACE_MS, (plan.podRunningTimeoutSeconds * 1000) / 2),
-      signal,
-      onProgress: (p) => this.status.update(`pod ${name}: ${p.stage}`),
-    });
+    const started = await starting;
     this.status.stop();
     void sweep.then((n) => {
       if (n > 0) ui.note(`removed ${n} stale nixrun pod${n > 1 ? 's' : ''} left by earlier runs`);
     });
 
     if (!containerStatus(started)?.state?.terminated && started.status?.phase !== 'Succeeded' && started.status?.phase !== 'Failed') {
-      if (plan.stdin) await this.attach(kube, name);
+      if (plan.stdin) await this.attach(kube, name, containerStatus(started)?.state?.running === undefined);
       else await this.followLogs(kube, name);
     } else if (!plan.stdin) {
       await this.followLogs(kube, name);
@@ -188,7 +199,7 @@ class Session {
     }
   }
 
-  private async attach(kube: Kube, name: string): Promise<void> {
+  private async attach(kube: Kube, name: string, early: boolean): Promise<void> {
     const { io, plan } = this;
     const tty = plan.tty;
     if (tty && io.stdin.setRawMode) {
@@ -196,19 +207,33 @@ class Session {
       this.rawMode = true;
     }
     const size = tty && io.stdout.columns && io.stdout.rows ? { width: io.stdout.columns, height: io.stdout.rows } : undefined;
-    this.ui.debug(`attach ${kube.namespace}/${name} (tty ${tty}, stdin on)`);
+    this.ui.debug(`attach ${kube.namespace}/${name} (tty ${tty}, stdin on${early ? '; started by its event, before the status says Running' : ''})`);
+    // Right after the kubelet's Started event (status not Running yet) the API may not route an
+    // attach to the container yet: try again for a moment; the gate holds the command meanwhile.
     const attached = await this.cancellable(
-      attach(kube, {
-        pod: name,
-        tty,
-        stdin: io.stdin,
-        stdout: io.stdout,
-        stderr: io.stderr,
-        size,
-        preamble: GATE_PREAMBLE,
-        pingMs: this.opts.pingMs,
-      }),
+      retry(
+        () =>
+          attach(kube, {
+            pod: name,
+            tty,
+            stdin: io.stdin,
+            stdout: io.stdout,
+            stderr: io.stderr,
+            size,
+            preamble: GATE_PREAMBLE,
+            pingMs: this.opts.pingMs,
+          }),
+        {
+          firstDelayMs: 50,
+          maxDelayMs: 200,
+          forMs: early ? ATTACH_RETRY_MS : 0,
+          retryIf: () => early,
+          onRetry: (_n, err) => this.ui.debug(`attach not accepted yet (${err instanceof Error ? err.message : String(err)}); again`),
+          signal: this.abort.signal,
+        },
+      ),
     );
+    if (!attached) throw this.abort.signal.reason ?? new NixrunError(`could not attach to pod ${name}`, { exitCode: ExitCode.tool });
     this.attached = attached;
     attached.onStdinEofUnsupported = () =>
       this.ui.warn('this API server cannot pass end-of-input to the container (needs Kubernetes 1.30+); the command may wait for more input');
