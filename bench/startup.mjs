@@ -45,6 +45,7 @@ const cases = [
     : []),
   ...(beforeBinary
     ? [
+        ['before binary --help', beforeBinary, ['--help']],
         ['before binary --version', beforeBinary, ['--version']],
         ['before binary which psql', beforeBinary, ['which', 'psql']],
         ['before binary --dry-run -o yaml psql', beforeBinary, ['--dry-run', '-o', 'yaml', 'psql']],
@@ -52,6 +53,7 @@ const cases = [
     : []),
   ...(binary
     ? [
+        ['binary --help', binary, ['--help']],
         ['binary --version', binary, ['--version']],
         ['binary which psql', binary, ['which', 'psql']],
         ['binary --dry-run -o yaml psql', binary, ['--dry-run', '-o', 'yaml', 'psql']],

@@ -233,6 +233,7 @@ function openV2(file: Buffer): OpenedTable {
   const decode = (at: number[], b: number) => brotliDecompressSync(file.subarray(at[b], at[b + 1])).toString('utf8').split('\n');
   const attrBlocks: Array<string[] | undefined> = [];
   const exeBlocks: Array<string[] | undefined> = [];
+  const attrNames: Array<string[] | undefined> = [];
   const attrLine = (i: number) => (attrBlocks[Math.floor(i / B)] ??= decode(attrAt, Math.floor(i / B)))[i % B]!;
   const exeBlock = (b: number) => (exeBlocks[b] ??= decode(exeAt, b));
   const cache: Array<AttrInfo | undefined> = new Array(index.attrs);
@@ -269,7 +270,7 @@ function openV2(file: Buffer): OpenedTable {
             if (index.attrs === 0 || name < index.attrFirst[0]!) return undefined;
             const b = blockFor((n) => index.attrFirst[n]!, index.attrFirst.length, name);
             attrLine(b * B);
-            const i = attrBlocks[b]!.findIndex((l) => l.slice(0, l.indexOf('\t')) === name);
+            const i = (attrNames[b] ??= attrBlocks[b]!.map((l) => l.slice(0, l.indexOf('\t')))).indexOf(name);
             return i === -1 ? undefined : b * B + i;
           };
           // Every attribute with this key: the key itself and its first segment's capitalised

@@ -18,18 +18,20 @@ describe('table format 2 (brotli blocks with a sorted index)', () => {
   });
 
   it('finds every executable by search, and nothing else', () => {
-    for (const line of all.exeSection.split('\n').filter(Boolean)) {
-      const tab = line.indexOf('\t');
-      expect(t.findExe!(line.slice(0, tab))).toBe(line.slice(tab + 1));
-    }
+    const wrong = all.exeSection
+      .split('\n')
+      .filter(Boolean)
+      .filter((line) => t.findExe!(line.slice(0, line.indexOf('\t'))) !== line.slice(line.indexOf('\t') + 1));
+    expect(wrong).toEqual([]);
     for (const missing of ['', '0', 'zzzzzzzzzz', 'psq', 'psqlx', '~', '__proto__', 'constructor']) expect(t.findExe!(missing)).toBeUndefined();
-  });
+  }, 60_000);
 
   it('finds every attribute by its key, the same one a map of the whole table holds (case-folded first segment)', () => {
     const map = new Map(all.attrs.map((a, i) => [attrKey(a.attr), i]));
     const probes = [...all.attrs.flatMap((a) => [a.attr, a.attr.toUpperCase(), a.attr.toLowerCase(), `${a.attr}x`]), '__proto__', 'constructor', 'toString'];
-    for (const p of probes) expect(t.findAttr!(attrKey(p)), p).toBe(map.get(attrKey(p)));
-  });
+    const wrong = probes.filter((p) => t.findAttr!(attrKey(p)) !== map.get(attrKey(p)));
+    expect(wrong).toEqual([]);
+  }, 60_000);
 
   it('round-trips a table with shared case-folded keys, hints and an unsorted @attrs', () => {
     const data: TableData = {
