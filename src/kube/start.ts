@@ -2,7 +2,6 @@ import type { CoreV1Event, V1Pod } from '@kubernetes/client-node';
 import { formatDuration } from '../duration.js';
 import { ExitCode, NixrunError } from '../errors.js';
 import type { Kube } from './client.js';
-import { CONTAINER_NAME } from '../pod/manifest.js';
 import { containerStatus } from './pods.js';
 import { keepWatching } from './watch.js';
 
@@ -84,19 +83,7 @@ export function assessStart(s: { name: string; pod: V1Pod; events: StartEvents; 
 export async function waitForStart(
   kube: Kube,
   name: string,
-  opts: {
-    timeoutMs: number;
-    graceMs: number;
-    signal: AbortSignal;
-    onProgress: (p: StartProgress) => void;
-    /**
-     * Count the kubelet's Started event for our container as started: it comes as soon as the
-     * runtime started it, while the Running status trails it by the kubelet's next status round
-     * (up to a second on a real node). For a command held by the gate, which an attach can reach
-     * at once; the pod is then returned as last seen (its status may still say Pending).
-     */
-    earlyStart?: boolean;
-  },
+  opts: { timeoutMs: number; graceMs: number; signal: AbortSignal; onProgress: (p: StartProgress) => void },
 ): Promise<V1Pod> {
   if (opts.signal.aborted) throw opts.signal.reason;
   const watching = new AbortController();
@@ -104,7 +91,6 @@ export async function waitForStart(
   const events: StartEvents = { scaleUp: false };
   let firstSeen: FirstSeen = {};
   let lastPod: V1Pod | undefined;
-  let containerStarted = false;
   let settle!: { resolve: (pod: V1Pod) => void; reject: (err: unknown) => void };
   const settled = new Promise<V1Pod>((resolve, reject) => {
     // Settle once, and stop the watches and timers at that very moment.
@@ -119,7 +105,7 @@ export async function waitForStart(
   const check = () => {
     if (!lastPod || watching.signal.aborted) return;
     const decision = assessStart({ name, pod: lastPod, events, firstSeen, now: Date.now(), graceMs: opts.graceMs });
-    if (decision.kind === 'started' || (decision.kind === 'wait' && containerStarted)) settle.resolve(lastPod);
+    if (decision.kind === 'started') settle.resolve(lastPod);
     else if (decision.kind === 'failed') settle.reject(decision.error);
     else {
       firstSeen = decision.firstSeen;
@@ -140,7 +126,6 @@ export async function waitForStart(
     seenEvents.add(key);
     if (ev.reason === 'TriggeredScaleUp') events.scaleUp = true;
     if (ev.reason === 'Failed' && ev.message?.startsWith('Failed to pull image')) events.pullFailure = ev.message;
-    if (opts.earlyStart && ev.reason === 'Started' && ev.involvedObject?.fieldPath === `spec.containers{${CONTAINER_NAME}}`) containerStarted = true;
     // A (re)started watch lists old events in no particular order: keep the newest.
     if (!events.latest || Number(ev.metadata?.resourceVersion ?? 0) >= Number(events.latest.metadata?.resourceVersion ?? 0)) events.latest = ev;
     check();

@@ -8,7 +8,6 @@ import type { Kube } from '../kube/client.js';
 import { followLogs } from '../kube/logs.js';
 import { containerStatus, createPod, deletePod, PodNotCreatedError, readPodPatiently, waitForExit } from '../kube/pods.js';
 import { waitForStart } from '../kube/start.js';
-import { retry } from '../retry.js';
 import { GATE_PREAMBLE, podFor, podName } from '../pod/index.js';
 import type { RunPlan } from '../plan/types.js';
 import type { Io, Ui } from '../ui/output.js';
@@ -34,8 +33,6 @@ const PREFLIGHT_TIMEOUT_MS = 90_000;
 const FAIL_FAST_GRACE_MS = 20_000;
 /** The kubelet reports the exit a moment after the stream ends. */
 const EXIT_STATUS_WAIT_MS = 30_000;
-/** An attach right after the Started event: how long to keep trying. */
-const ATTACH_RETRY_MS = 5_000;
 /** After a dropped attach, how long the API server may take to come back. */
 const RECONNECT_WAIT_MS = 30_000;
 
@@ -116,7 +113,7 @@ class Session {
     const owner = currentOwner();
     const sweep = plan.sweep ? sweepStale(kube, { signal }).catch(() => 0) : Promise.resolve(0);
 
-    const archDecision = plan.arch === 'auto' ? await this.cancellable(archFor(kube, plan.node, this.io.env)) : { arch: plan.arch };
+    const archDecision = plan.arch === 'auto' ? await this.cancellable(archFor(kube, { node: plan.node, kubeconfig: plan.kubeconfig }, this.io.env)) : { arch: plan.arch };
     if ('note' in archDecision && archDecision.note) ui.note(archDecision.note);
     if ('cached' in archDecision && archDecision.cached) ui.debug(`architecture ${archDecision.arch} remembered for this context (--arch to choose)`);
     const image = imageFor(plan, archDecision.arch);
@@ -138,7 +135,6 @@ class Session {
       graceMs: Math.min(FAIL_FAST_GRACE_MS, (plan.podRunningTimeoutSeconds * 1000) / 2),
       signal: AbortSignal.any([signal, createFailed.signal]),
       onProgress: (p) => this.status.update(`pod ${name}: ${p.stage}`),
-      earlyStart: plan.stdin,
     });
     starting.catch(() => {}); // awaited below, once the pod exists
     try {
@@ -156,7 +152,7 @@ class Session {
     });
 
     if (!containerStatus(started)?.state?.terminated && started.status?.phase !== 'Succeeded' && started.status?.phase !== 'Failed') {
-      if (plan.stdin) await this.attach(kube, name, containerStatus(started)?.state?.running === undefined);
+      if (plan.stdin) await this.attach(kube, name);
       else await this.followLogs(kube, name);
     } else if (!plan.stdin) {
       await this.followLogs(kube, name);
@@ -199,7 +195,7 @@ class Session {
     }
   }
 
-  private async attach(kube: Kube, name: string, early: boolean): Promise<void> {
+  private async attach(kube: Kube, name: string): Promise<void> {
     const { io, plan } = this;
     const tty = plan.tty;
     if (tty && io.stdin.setRawMode) {
@@ -207,33 +203,19 @@ class Session {
       this.rawMode = true;
     }
     const size = tty && io.stdout.columns && io.stdout.rows ? { width: io.stdout.columns, height: io.stdout.rows } : undefined;
-    this.ui.debug(`attach ${kube.namespace}/${name} (tty ${tty}, stdin on${early ? '; started by its event, before the status says Running' : ''})`);
-    // Right after the kubelet's Started event (status not Running yet) the API may not route an
-    // attach to the container yet: try again for a moment; the gate holds the command meanwhile.
+    this.ui.debug(`attach ${kube.namespace}/${name} (tty ${tty}, stdin on)`);
     const attached = await this.cancellable(
-      retry(
-        () =>
-          attach(kube, {
-            pod: name,
-            tty,
-            stdin: io.stdin,
-            stdout: io.stdout,
-            stderr: io.stderr,
-            size,
-            preamble: GATE_PREAMBLE,
-            pingMs: this.opts.pingMs,
-          }),
-        {
-          firstDelayMs: 50,
-          maxDelayMs: 200,
-          forMs: early ? ATTACH_RETRY_MS : 0,
-          retryIf: () => early,
-          onRetry: (_n, err) => this.ui.debug(`attach not accepted yet (${err instanceof Error ? err.message : String(err)}); again`),
-          signal: this.abort.signal,
-        },
-      ),
+      attach(kube, {
+        pod: name,
+        tty,
+        stdin: io.stdin,
+        stdout: io.stdout,
+        stderr: io.stderr,
+        size,
+        preamble: GATE_PREAMBLE,
+        pingMs: this.opts.pingMs,
+      }),
     );
-    if (!attached) throw this.abort.signal.reason ?? new NixrunError(`could not attach to pod ${name}`, { exitCode: ExitCode.tool });
     this.attached = attached;
     attached.onStdinEofUnsupported = () =>
       this.ui.warn('this API server cannot pass end-of-input to the container (needs Kubernetes 1.30+); the command may wait for more input');
