@@ -142,7 +142,7 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
   // One lookup searches (version 2: one block; version 1: the text); many build the map once.
   let lookups = 0;
   const entryOf = (exe: string): { idx: number[]; hints: string } | undefined => {
-    if (!exeMap && !file.findExe && ++lookups > 16) exeMap = parseExes(section());
+    if (!exeMap && ++lookups > 16) exeMap = parseExes(section());
     let rest: string | undefined;
     if (exeMap) rest = exeMap.get(exe);
     else if (file.findExe) rest = file.findExe(exe);
