@@ -22,6 +22,12 @@ if (!existsSync(join(root, 'dist', 'kubectl-nixrun.js'))) throw new Error('run `
 const kubectl = join(binDir(), 'kubectl');
 const binArg = process.argv.indexOf('--binary'); // also time a standalone binary (scripts/release.mjs)
 const binary = binArg > 0 ? process.argv[binArg + 1] : undefined;
+// Before/after in one run: another checkout's build (a directory with bin/, dist/, data/) and
+// another standalone binary, interleaved with this one's.
+const beforeArg = process.argv.indexOf('--before');
+const before = beforeArg > 0 ? join(process.argv[beforeArg + 1], 'bin', 'kubectl-nixrun.js') : undefined;
+const beforeBinArg = process.argv.indexOf('--before-binary');
+const beforeBinary = beforeBinArg > 0 ? process.argv[beforeBinArg + 1] : undefined;
 
 const reuse = process.env.NIXRUN_TESTENV_DIR;
 const state = reuse ? loadState(reuse) : await up();
@@ -81,6 +87,8 @@ function timeRun(cmd, args, podName) {
 const cases = [
   ['kubectl-nixrun', () => [process.execPath, [join(root, 'bin', 'kubectl-nixrun.js'), '-n', ns, '--no-preflight', '--no-sweep', '-v', '--', 'echo', 'hi']]],
   ...(binary ? [['standalone binary', () => [binary, ['-n', ns, '--no-preflight', '--no-sweep', '-v', '--', 'echo', 'hi']]]] : []),
+  ...(before ? [['before: kubectl-nixrun', () => [process.execPath, [before, '-n', ns, '--no-preflight', '--no-sweep', '-v', '--', 'echo', 'hi']]]] : []),
+  ...(beforeBinary ? [['before: standalone binary', () => [beforeBinary, ['-n', ns, '--no-preflight', '--no-sweep', '-v', '--', 'echo', 'hi']]]] : []),
   [
     'kubectl run -i --rm',
     (name) => [kubectl, ['run', '-n', ns, '-i', '--rm', '--restart=Never', `--image=${IMAGE}`, name, '--', 'echo', 'hi']],
@@ -89,13 +97,78 @@ const cases = [
 
 // One warm-up round (page cache, compile cache), then interleaved runs.
 const samples = new Map(cases.map(([n]) => [n, []]));
-for (let i = -1; i < runs; i++) {
+for (let i = -1; !process.argv.includes("--tty") && i < runs; i++) {
   for (const [n, make] of cases) {
     const podName = n.startsWith('kubectl run') ? `kr-${randomBytes(3).toString('hex')}` : undefined;
     const [cmd, args] = make(podName);
     const r = await timeRun(cmd, args, podName);
     if (i >= 0) samples.get(n).push(r);
   }
+}
+
+// The interactive case (--tty): Enter → the first byte of the shell's prompt, in a terminal
+// (script(1) gives each command a pty). The prompt is a marker set with PS1; kubectl run -it may
+// lose a prompt printed before it attached, so after 5 s without one an Enter is typed, as a
+// user would (the figure then includes that wait). The prompt: bash's own (`bash-5.2$ `).
+const PROMPT = /bash-[\d.]+[$#] /;
+const TTY_IMAGE = `${state.registry.host}/shell/fakenss/tini`;
+function timePrompt(cmd, args) {
+  return new Promise((resolve, reject) => {
+    const line = [cmd, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+    const t0 = performance.now();
+    const child = spawn('script', ['-qfec', line, '/dev/null'], { env: { ...process.env, NO_COLOR: '1', TERM: 'xterm', KUBECONFIG: state.kubeconfig, NIXRUN_REGISTRY: state.registry.host }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let prompt;
+    let nudged = false;
+    const nudge = setTimeout(() => {
+      nudged = true;
+      child.stdin.write('\r');
+    }, 5000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (prompt === undefined && PROMPT.test(out)) {
+        prompt = performance.now() - t0;
+        clearTimeout(nudge);
+        child.stdin.write('exit\r');
+      }
+    });
+    child.on('error', reject);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('close', () => {
+      clearTimeout(kill);
+      clearTimeout(nudge);
+      if (prompt === undefined) return reject(new Error(`no prompt from ${line}: ${JSON.stringify(out.slice(-300))}`));
+      resolve({ prompt, nudged });
+    });
+  });
+}
+
+if (process.argv.includes('--tty')) {
+  const ttyCases = [
+    ['kubectl-nixrun -it', () => [process.execPath, [join(root, 'bin', 'kubectl-nixrun.js'), '-n', ns, '--no-preflight', '--no-sweep', '--', 'bash', '--norc']]],
+    ...(binary ? [['standalone binary -it', () => [binary, ['-n', ns, '--no-preflight', '--no-sweep', '--', 'bash', '--norc']]]] : []),
+    ...(before ? [['before: kubectl-nixrun -it', () => [process.execPath, [before, '-n', ns, '--no-preflight', '--no-sweep', '--', 'bash', '--norc']]]] : []),
+    ['kubectl run -it --rm', () => [kubectl, ['run', '-n', ns, '-it', '--rm', '--restart=Never', `--image=${TTY_IMAGE}`, `kr-${randomBytes(3).toString('hex')}`, '--', 'bash', '--norc']]],
+  ];
+  const tsamples = new Map(ttyCases.map(([n]) => [n, []]));
+  for (let i = -1; i < runs; i++) {
+    for (const [n, make] of ttyCases) {
+      const [cmd, args] = make();
+      const r = await timePrompt(cmd, args);
+      if (i >= 0) tsamples.get(n).push(r);
+    }
+  }
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const kr = med(tsamples.get('kubectl run -it --rm').map((x) => x.prompt));
+  console.log(`# interactive: Enter → first prompt byte (pty), median of ${runs} interleaved runs, ${new Date().toISOString()}`);
+  console.log(['command', 'prompt ms', 'vs kubectl run', 'runs that needed an Enter'].join('\t'));
+  for (const [n] of ttyCases) {
+    const xs = tsamples.get(n);
+    const m = med(xs.map((x) => x.prompt));
+    console.log([n, m.toFixed(0), (m / kr).toFixed(2), `${xs.filter((x) => x.nudged).length}/${xs.length}`].join('\t'));
+  }
+  if (!reuse) down(state);
+  process.exit(0);
 }
 
 const median = (xs) => {

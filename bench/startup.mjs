@@ -21,6 +21,12 @@ const kubectl = existsSync(builtKubectl) ? builtKubectl : spawnSync('sh', ['-c',
 
 const binArg = process.argv.indexOf('--binary'); // a standalone binary from scripts/release.mjs
 const binary = binArg > 0 ? process.argv[binArg + 1] : undefined;
+// Before/after in one run: another checkout's build (a directory holding bin/, dist/, data/) and
+// another standalone binary, interleaved with this one's.
+const beforeArg = process.argv.indexOf('--before');
+const before = beforeArg > 0 ? join(process.argv[beforeArg + 1], 'bin', 'kubectl-nixrun.js') : undefined;
+const beforeBinArg = process.argv.indexOf('--before-binary');
+const beforeBinary = beforeBinArg > 0 ? process.argv[beforeBinArg + 1] : undefined;
 
 const cases = [
   ['node -e 0', node, ['-e', '0']],
@@ -29,8 +35,25 @@ const cases = [
   ['nixrun --version', node, [cli, '--version']],
   ['nixrun which psql', node, [cli, 'which', 'psql']],
   ['nixrun --dry-run -o yaml psql', node, [cli, '--dry-run', '-o', 'yaml', 'psql']],
+  ...(before
+    ? [
+        ['before --help', node, [before, '--help']],
+        ['before --version', node, [before, '--version']],
+        ['before which psql', node, [before, 'which', 'psql']],
+        ['before --dry-run -o yaml psql', node, [before, '--dry-run', '-o', 'yaml', 'psql']],
+      ]
+    : []),
+  ...(beforeBinary
+    ? [
+        ['before binary --help', beforeBinary, ['--help']],
+        ['before binary --version', beforeBinary, ['--version']],
+        ['before binary which psql', beforeBinary, ['which', 'psql']],
+        ['before binary --dry-run -o yaml psql', beforeBinary, ['--dry-run', '-o', 'yaml', 'psql']],
+      ]
+    : []),
   ...(binary
     ? [
+        ['binary --help', binary, ['--help']],
         ['binary --version', binary, ['--version']],
         ['binary which psql', binary, ['which', 'psql']],
         ['binary --dry-run -o yaml psql', binary, ['--dry-run', '-o', 'yaml', 'psql']],

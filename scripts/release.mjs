@@ -18,6 +18,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { parseDocument } from 'yaml';
+import { helpPagesPlugin, renderHelpPages } from './help-pages.mjs';
 // A plain string module: Node loads the .ts file directly (type stripping), no build needed.
 import { KUBECTL_HELPER } from '../src/cli/kubectl-helper.ts';
 
@@ -65,6 +66,8 @@ export function hostTarget() {
 /** Bundle once (the JavaScript is the same for every platform); returns the generated entry. */
 async function bundle(stage, version) {
   mkdirSync(stage, { recursive: true });
+  const define = { __NIXRUN_VERSION__: JSON.stringify(version) };
+  const pages = await renderHelpPages({ root: ROOT, define });
   await build({
     entryPoints: [join(ROOT, 'src/standalone/app.ts')],
     outfile: join(stage, 'app.mjs'),
@@ -75,7 +78,8 @@ async function bundle(stage, version) {
     minify: true,
     legalComments: 'none',
     alias: { undici: join(ROOT, 'src/standalone/undici-bun.ts') },
-    define: { __NIXRUN_VERSION__: JSON.stringify(version) },
+    define,
+    plugins: [helpPagesPlugin(pages)],
     banner: { js: "import { createRequire as __nixrunCreateRequire } from 'node:module'; const require = __nixrunCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   });

@@ -6,6 +6,7 @@ const BASES = {
   config: ['XDG_CONFIG_HOME', '.config'],
   data: ['XDG_DATA_HOME', join('.local', 'share')],
   state: ['XDG_STATE_HOME', join('.local', 'state')],
+  cache: ['XDG_CACHE_HOME', '.cache'],
 } as const;
 
 /** `${XDG_<KIND>_HOME:-~/<default>}/kubectl-nixrun/<name>`, as the XDG base directory spec says. */

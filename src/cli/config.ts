@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
 import { errnoCode, firstLine, UsageError } from '../errors.js';
 import type { RunFlags } from '../plan/types.js';
 import { isProfileName, PROFILE_NAMES } from '../pod/profiles.js';
@@ -64,6 +63,8 @@ export async function loadConfigFile(path: string): Promise<FileConfig | undefin
   } catch (err) {
     throw new UsageError(`cannot read the config file ${path} (${errnoCode(err) ?? String(err)})`, 'fix the file, or point NIXRUN_CONFIG at another one');
   }
+  // Loaded only when there is a file: the YAML library is the largest part of a run's start.
+  const { LineCounter, parseDocument } = await import('./yaml.js');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const at = (offset: number | undefined) => (offset === undefined ? '' : `:${lines.linePos(offset).line}`);

@@ -1,10 +1,30 @@
-import { main } from './main.js';
+import type { Factory } from './factory.js';
+import { fastPath } from './fast.js';
+import type { Io } from '../ui/output.js';
 
-export { main };
+/** The full command line (yargs), loaded only when the fast paths do not answer. */
+export async function main(argv: string[], io?: Io, factory?: Factory): Promise<number> {
+  const m = await import('./main.js');
+  return m.main(argv, io, factory);
+}
 
 /** Process entry: run, then exit with the code main() decided (after stdout has drained). */
 export async function run(): Promise<void> {
-  const code = await main(process.argv.slice(2));
+  const argv = process.argv.slice(2);
+  // Getters: touching process.stdin creates the stream, which the fast paths never need.
+  const io: Io = {
+    get stdin() {
+      return process.stdin;
+    },
+    get stdout() {
+      return process.stdout;
+    },
+    get stderr() {
+      return process.stderr;
+    },
+    env: process.env,
+  };
+  const code = (await fastPath(argv, io)) ?? (await main(argv));
   process.exitCode = code;
   // Some handles (a dangling keep-alive socket, a watch) must not keep the process alive, but
   // process.exit() drops what a pipe has not taken yet (writes to pipes are asynchronous): an

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { stringify } from 'yaml';
 import { UsageError } from '../errors.js';
 import { imageFor } from '../image/for-plan.js';
 import { pinImage } from '../image/pin.js';
@@ -131,9 +130,9 @@ async function dryRun(plan: RunPlan, io: Io, ui: Ui, opts: { pin: boolean; sugge
   return printManifest(pod, plan, io);
 }
 
-function printManifest(obj: object, plan: RunPlan, io: Io): number {
-  io.stdout.write(plan.output === 'json' ? `${JSON.stringify(obj, null, 2)}
-` : stringify(obj, { lineWidth: 0 }));
+async function printManifest(obj: object, plan: RunPlan, io: Io): Promise<number> {
+  // The YAML library is loaded only for YAML output.
+  io.stdout.write(plan.output === 'json' ? `${JSON.stringify(obj, null, 2)}\n` : (await import('./yaml.js')).stringify(obj, { lineWidth: 0 }));
   return 0;
 }
 

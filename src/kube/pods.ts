@@ -87,7 +87,8 @@ export async function waitForExit(kube: Kube, name: string, opts: { timeoutMs: n
       if (pod.status?.phase === 'Failed') return { exitCode: ExitCode.tool, reason: pod.status.reason ?? 'Failed', message: pod.status.message ?? 'the pod failed' };
       return undefined;
     },
-    { firstDelayMs: 100, maxDelayMs: 1000, forMs: opts.timeoutMs, signal: opts.signal },
+    // The status trails the exit by the kubelet's status round: poll often, so it is read when it lands.
+    { firstDelayMs: 50, maxDelayMs: 250, forMs: opts.timeoutMs, signal: opts.signal },
   );
   return status === 'gone' ? undefined : status;
 }

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode, NixrunError } from '../errors.js';
 import { isAmbiguous, isClearCut, nixeryReach, rankCandidates, WEIGHTS, type AttrInfo } from './rank.js';
-import { parseHints, parseTableLazy, type Overrides } from './table-file.js';
+import { attrKey, parseHints, parseTableLazy, type Overrides } from './table-file.js';
 import { readJsonFile, writeJsonFile, xdgPath } from '../xdg.js';
 
 export interface Candidate {
@@ -119,46 +119,48 @@ export function loadTable(files: TableFiles = {}): Table {
 }
 
 function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides): Table {
-  const { header, attrs: section0, exeSection } = parseTableLazy(readFileSync(path));
+  const file = parseTableLazy(readFileSync(path));
+  const { header, attrs: section0 } = file;
   let allAttrs: AttrInfo[] | undefined;
   const attrs = () => (allAttrs ??= section0.all());
-  const section = `\n${exeSection}`;
+  let sectionText: string | undefined;
+  const section = () => (sectionText ??= `\n${file.exeSection()}`);
   // exe → the rest of its line: candidate indexes, then Debian's providers after a tab.
   let exeMap: Map<string, string> | undefined;
   let byAttr: Map<string, string[]> | undefined;
   let attrIndex: Map<string, number> | undefined;
   // Counted when asked (`table info`), not on every load.
-  let exeCount: number | undefined;
+  let exeCount: number | undefined = file.exeCount;
   const countExes = () => {
     if (exeCount !== undefined) return exeCount;
     let n = 0;
-    for (let i = section.indexOf('\n'); i !== -1 && i < section.length - 1; i = section.indexOf('\n', i + 1)) n++;
+    const text = section();
+    for (let i = text.indexOf('\n'); i !== -1 && i < text.length - 1; i = text.indexOf('\n', i + 1)) n++;
     return (exeCount = n);
   };
 
-  // One lookup scans the text; many build the map once.
+  // One lookup searches (version 2: one block; version 1: the text); many build the map once.
   let lookups = 0;
   const entryOf = (exe: string): { idx: number[]; hints: string } | undefined => {
-    if (!exeMap && ++lookups > 16) exeMap = parseExes(section);
+    if (!exeMap && ++lookups > 16) exeMap = parseExes(section());
     let rest: string | undefined;
     if (exeMap) rest = exeMap.get(exe);
+    else if (file.findExe) rest = file.findExe(exe);
     else {
-      const at = section.indexOf(`\n${exe}\t`);
+      const text = section();
+      const at = text.indexOf(`\n${exe}\t`);
       if (at === -1) return undefined;
       const start = at + exe.length + 2;
-      const end = section.indexOf('\n', start);
-      rest = section.slice(start, end === -1 ? undefined : end);
+      const end = text.indexOf('\n', start);
+      rest = text.slice(start, end === -1 ? undefined : end);
     }
     return rest === undefined ? undefined : splitEntry(rest);
   };
-  const attrKey = (a: string) => {
-    const dot = a.indexOf('.');
-    return dot === -1 ? a.toLowerCase() : a.slice(0, dot).toLowerCase() + a.slice(dot);
-  };
   const attrIndexes = () => (attrIndex ??= new Map(attrs().map((a, i) => [attrKey(a.attr), i])));
+  const indexOfAttr = (attr: string): number | undefined => (file.findAttr && !attrIndex ? file.findAttr(attrKey(attr)) : attrIndexes().get(attrKey(attr)));
   const executablesByAttr = () => {
     if (byAttr) return byAttr;
-    exeMap ??= parseExes(section);
+    exeMap ??= parseExes(section());
     byAttr = new Map();
     for (const [exe, rest] of exeMap) {
       for (const i of splitEntry(rest).idx) {
@@ -195,18 +197,24 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
         return { attr: r.attr, reasons: r.reasons, nixery: nixeryReach(r.attr), score: r.score, notBuiltFor: notBuiltFor?.length ? notBuiltFor : undefined };
       });
     },
-    hasAttribute: (attr) => attrIndexes().has(attrKey(attr)),
-    executablesOf: (attr) => [...(executablesByAttr().get(attrs()[attrIndexes().get(attrKey(attr)) ?? -1]?.attr ?? attr) ?? [])].sort((a, b) => a.length - b.length || a.localeCompare(b)),
+    hasAttribute: (attr) => indexOfAttr(attr) !== undefined,
+    executablesOf: (attr) => {
+      const i = indexOfAttr(attr);
+      return [...(executablesByAttr().get(i === undefined ? attr : section0.at(i).attr) ?? [])].sort((a, b) => a.length - b.length || a.localeCompare(b));
+    },
     suggest(name, max = 3) {
-      exeMap ??= parseExes(section);
+      exeMap ??= parseExes(section());
       return closest(name, [...exeMap.keys()], max).concat(closest(name, attrs().map((a) => a.attr), max)).filter((v, i, all) => all.indexOf(v) === i).slice(0, max);
     },
     executables() {
-      exeMap ??= parseExes(section);
+      exeMap ??= parseExes(section());
       return [...exeMap.keys()];
     },
     attributes: () => attrs().map((a) => a.attr),
-    missingOn: (attr) => attrs()[attrIndexes().get(attrKey(attr)) ?? -1]?.missingOn ?? [],
+    missingOn: (attr) => {
+      const i = indexOfAttr(attr);
+      return (i === undefined ? undefined : section0.at(i).missingOn) ?? [];
+    },
   };
 }
 

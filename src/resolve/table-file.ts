@@ -18,6 +18,8 @@ import { distroMatch, nixeryReach, rankCandidates, type AttrInfo, type DistroHin
  *                                          required or important package, the base system)
  *
  * Tables written before pname, version and debian existed read as before (the fields are optional).
+ * That is version 1, one brotli stream; version 2 (serializeTable) keeps the same lines in blocks
+ * that a lookup decodes one at a time.
  */
 export interface TableHeader {
   source: string;
@@ -102,23 +104,89 @@ export function reachableOnly(attrs: Iterable<string>): { keep: Set<string>; dro
   return { keep, dropped };
 }
 
+/** Lines per compressed block of the version 2 file: a lookup decodes one or two of them. */
+const BLOCK_LINES = 128;
+const MAGIC_V2 = '#nixrun-table 2\n';
+
+/** Where a version 2 file keeps its blocks and what it knows without decoding any. */
+interface IndexV2 {
+  header: TableHeader;
+  exes: number;
+  attrs: number;
+  block: number;
+  /** Each block's first name (executables; attributes when attrsSorted). */
+  exeFirst: string[];
+  attrFirst: string[];
+  /** Compressed byte lengths: the attribute blocks, then the executable blocks. */
+  attrBlocks: number[];
+  exeBlocks: number[];
+  /** Is @attrs sorted, so an attribute can be found by search? */
+  attrsSorted: boolean;
+  /** First segments with capitals, by their lower case (attrKey folds the first segment). */
+  foldedHeads: Record<string, string[]>;
+}
+
+/**
+ * Version 2 (written since issue 19): the same lines as version 1, in brotli blocks of 128 lines,
+ * after a plain-text magic line and a JSON index (u32 LE length, then the JSON): the header, the
+ * counts, each executable block's first name and the block sizes. A lookup binary-searches the
+ * index and decodes only the block holding the hit (and its candidates' @attrs blocks) instead
+ * of the whole table. Version 1 (one brotli stream of the text) is still read.
+ */
 export function serializeTable(t: TableData): Buffer {
-  const lines = ['#nixrun-table 1', `#source ${t.header.source}`, `#snapshot ${t.header.snapshot}`, `#systems ${t.header.systems.join(',')}`];
-  if (t.header.generated) lines.push(`#generated ${t.header.generated}`);
-  lines.push('@attrs');
-  for (const a of t.attrs) {
+  const attrLines = t.attrs.map((a) => {
     const fields = [a.attr, String(a.exeCount), a.missingOn?.join(',') ?? '', a.pname ?? '', a.version ?? ''];
     while (fields.length > 2 && fields[fields.length - 1] === '') fields.pop();
-    lines.push(fields.join('\t'));
-  }
-  lines.push('@exes');
-  for (const [exe, idx] of t.exes) {
-    const hints = t.distro.get(exe);
-    lines.push(hints?.length ? `${exe}\t${idx.join(',')}\t${hints.map(formatHint).join(',')}` : `${exe}\t${idx.join(',')}`);
-  }
-  return brotliCompressSync(Buffer.from(`${lines.join('\n')}\n`), {
-    params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_LGWIN]: 24 },
+    return fields.join('\t');
   });
+  const exeLines = [...t.exes.keys()].sort().map((exe) => {
+    const idx = t.exes.get(exe)!;
+    const hints = t.distro.get(exe);
+    return hints?.length ? `${exe}\t${idx.join(',')}\t${hints.map(formatHint).join(',')}` : `${exe}\t${idx.join(',')}`;
+  });
+  const blocks = (lines: string[]) => {
+    const out: Buffer[] = [];
+    for (let i = 0; i < lines.length; i += BLOCK_LINES) {
+      out.push(brotliCompressSync(Buffer.from(lines.slice(i, i + BLOCK_LINES).join('\n')), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+    }
+    return out;
+  };
+  const attrBlocks = blocks(attrLines);
+  const exeBlocks = blocks(exeLines);
+  const names = t.attrs.map((a) => a.attr);
+  const foldedHeads: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const a of names) {
+    const head = headOf(a);
+    const lower = head.toLowerCase();
+    if (head !== lower && !(foldedHeads[lower] ??= []).includes(head)) foldedHeads[lower]!.push(head);
+  }
+  const index: IndexV2 = {
+    header: t.header,
+    exes: exeLines.length,
+    attrs: attrLines.length,
+    block: BLOCK_LINES,
+    exeFirst: exeLines.filter((_, i) => i % BLOCK_LINES === 0).map((l) => l.slice(0, l.indexOf('\t'))),
+    attrFirst: names.filter((_, i) => i % BLOCK_LINES === 0),
+    attrBlocks: attrBlocks.map((b) => b.length),
+    exeBlocks: exeBlocks.map((b) => b.length),
+    attrsSorted: names.every((a, i) => i === 0 || names[i - 1]! < a),
+    foldedHeads,
+  };
+  const json = Buffer.from(JSON.stringify(index));
+  const len = Buffer.alloc(4);
+  len.writeUInt32LE(json.length);
+  return Buffer.concat([Buffer.from(MAGIC_V2), len, json, ...attrBlocks, ...exeBlocks]);
+}
+
+function headOf(a: string): string {
+  const dot = a.indexOf('.');
+  return dot === -1 ? a : a.slice(0, dot);
+}
+
+/** An attribute's lookup key: the first segment compared case-insensitively, like Nixery. */
+export function attrKey(a: string): string {
+  const dot = a.indexOf('.');
+  return dot === -1 ? a.toLowerCase() : a.slice(0, dot).toLowerCase() + a.slice(dot);
 }
 
 /** The @attrs section, parsed a line at a time on demand: a lookup reads a handful of them. */
@@ -128,11 +196,99 @@ export interface AttrSection {
   all(): AttrInfo[];
 }
 
+/** A table file opened for lookups. */
+export interface OpenedTable {
+  header: TableHeader;
+  attrs: AttrSection;
+  /** The whole @exes section as text (every line ends with a newline), decoded when first asked. */
+  exeSection(): string;
+  /** Counted from the index (version 2); undefined: count the lines of exeSection(). */
+  exeCount?: number;
+  /** Version 2: the rest of an executable's line (after its tab), decoding one block. */
+  findExe?(exe: string): string | undefined;
+  /** Version 2: an attribute's index by attrKey, without parsing every attribute. */
+  findAttr?(key: string): number | undefined;
+}
+
 /**
- * Parse the table. Both sections are indexed lazily: a run that resolves one executable finds its
- * line in @exes by search and parses only its candidates' lines of @attrs.
+ * Parse the table lazily: a run that resolves one executable finds its line in @exes by search
+ * and parses only its candidates' lines of @attrs (version 2: decodes only their blocks).
  */
-export function parseTableLazy(compressed: Buffer): { header: TableHeader; attrs: AttrSection; exeSection: string } {
+export function parseTableLazy(file: Buffer): OpenedTable {
+  if (file.length >= MAGIC_V2.length && file.toString('latin1', 0, MAGIC_V2.length) === MAGIC_V2) return openV2(file);
+  return parseV1(file);
+}
+
+function openV2(file: Buffer): OpenedTable {
+  const jsonAt = MAGIC_V2.length + 4;
+  const index = JSON.parse(file.toString('utf8', jsonAt, jsonAt + file.readUInt32LE(MAGIC_V2.length))) as IndexV2;
+  const B = index.block;
+  const offsets = (lengths: number[], start: number) => {
+    const at = [start];
+    for (const n of lengths) at.push(at[at.length - 1]! + n);
+    return at;
+  };
+  const attrAt = offsets(index.attrBlocks, jsonAt + file.readUInt32LE(MAGIC_V2.length));
+  const exeAt = offsets(index.exeBlocks, attrAt[attrAt.length - 1]!);
+  const decode = (at: number[], b: number) => brotliDecompressSync(file.subarray(at[b], at[b + 1])).toString('utf8').split('\n');
+  const attrBlocks: Array<string[] | undefined> = [];
+  const exeBlocks: Array<string[] | undefined> = [];
+  const attrNames: Array<string[] | undefined> = [];
+  const attrLine = (i: number) => (attrBlocks[Math.floor(i / B)] ??= decode(attrAt, Math.floor(i / B)))[i % B]!;
+  const exeBlock = (b: number) => (exeBlocks[b] ??= decode(exeAt, b));
+  const cache: Array<AttrInfo | undefined> = new Array(index.attrs);
+  const at = (i: number): AttrInfo => {
+    if (!(i >= 0 && i < index.attrs)) throw new RangeError(`attribute index ${i} out of range`);
+    return (cache[i] ??= parseAttrLine(attrLine(i)));
+  };
+  // The last block whose first name is <= name.
+  const blockFor = (first: (b: number) => string, count: number, name: string) => {
+    let lo = 0;
+    let hi = count - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (first(mid) <= name) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  let exeText: string | undefined;
+  return {
+    header: index.header,
+    attrs: { length: index.attrs, at, all: () => Array.from({ length: index.attrs }, (_, i) => at(i)) },
+    exeCount: index.exes,
+    exeSection: () => (exeText ??= index.exeBlocks.map((_, b) => `${exeBlock(b).join('\n')}\n`).join('')),
+    findExe(exe) {
+      if (index.exes === 0 || exe < index.exeFirst[0]!) return undefined;
+      const prefix = `${exe}\t`;
+      const line = exeBlock(blockFor((b) => index.exeFirst[b]!, index.exeFirst.length, exe)).find((l) => l.startsWith(prefix));
+      return line?.slice(prefix.length);
+    },
+    findAttr: index.attrsSorted
+      ? (key) => {
+          const exact = (name: string) => {
+            if (index.attrs === 0 || name < index.attrFirst[0]!) return undefined;
+            const b = blockFor((n) => index.attrFirst[n]!, index.attrFirst.length, name);
+            attrLine(b * B);
+            const i = (attrNames[b] ??= attrBlocks[b]!.map((l) => l.slice(0, l.indexOf('\t')))).indexOf(name);
+            return i === -1 ? undefined : b * B + i;
+          };
+          // Every attribute with this key: the key itself and its first segment's capitalised
+          // spellings; the last in table order wins, as in a map built from the whole table.
+          const head = headOf(key);
+          const rest = key.slice(head.length);
+          let found: number | undefined;
+          for (const h of [head, ...(Object.hasOwn(index.foldedHeads, head) ? index.foldedHeads[head]! : [])]) {
+            const i = exact(h + rest);
+            if (i !== undefined && (found === undefined || i > found)) found = i;
+          }
+          return found;
+        }
+      : undefined,
+  };
+}
+
+function parseV1(compressed: Buffer): OpenedTable {
   const text = brotliDecompressSync(compressed).toString('utf8');
   if (!text.startsWith('#nixrun-table 1\n')) throw new Error('not a kubectl-nixrun table (bad header)');
   const header: TableHeader = { source: '', snapshot: '', systems: [] };
@@ -158,17 +314,18 @@ export function parseTableLazy(compressed: Buffer): { header: TableHeader; attrs
   starts.push(exesAt + 1);
   const cache: Array<AttrInfo | undefined> = new Array(count);
   const at = (i: number): AttrInfo => (cache[i] ??= parseAttrLine(text.slice(starts[i]!, starts[i + 1]! - 1)));
+  const exeSection = text.slice(exesAt + '\n@exes\n'.length);
   return {
     header,
     attrs: { length: count, at, all: () => Array.from({ length: count }, (_, i) => at(i)) },
-    exeSection: text.slice(exesAt + '\n@exes\n'.length),
+    exeSection: () => exeSection,
   };
 }
 
 /** Parse the table, every attribute at once. */
-export function parseTable(compressed: Buffer): { header: TableHeader; attrs: AttrInfo[]; exeSection: string } {
-  const { header, attrs, exeSection } = parseTableLazy(compressed);
-  return { header, attrs: attrs.all(), exeSection };
+export function parseTable(file: Buffer): { header: TableHeader; attrs: AttrInfo[]; exeSection: string } {
+  const t = parseTableLazy(file);
+  return { header: t.header, attrs: t.attrs.all(), exeSection: t.exeSection() };
 }
 
 function parseAttrLine(line: string): AttrInfo {

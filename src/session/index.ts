@@ -7,13 +7,13 @@ import { sweepStale } from '../gc/index.js';
 import { attach, type Attached } from '../kube/attach.js';
 import type { Kube } from '../kube/client.js';
 import { followLogs } from '../kube/logs.js';
-import { detectArch } from '../kube/nodes.js';
 import { containerStatus, createPod, deletePod, PodNotCreatedError, readPodPatiently, waitForExit } from '../kube/pods.js';
 import { waitForStart } from '../kube/start.js';
 import { GATE_PREAMBLE } from '../pod/index.js';
 import type { RunPlan } from '../plan/types.js';
 import type { Io, Ui } from '../ui/output.js';
 import { StatusLine } from '../ui/status-line.js';
+import { archFor } from './cluster-facts.js';
 import { currentOwner } from './owner.js';
 import { podRecipe } from './recipes.js';
 import { Interrupted, signalExitCode, trapSignals } from './signals.js';
@@ -127,8 +127,9 @@ export class Session {
 
     // What the pod is: a fresh one, a copy of one, or one on a node (each checks what it needs first).
     const recipe = await this.cancellable(podRecipe(plan, kube, ui));
-    const archDecision = plan.arch === 'auto' ? await this.cancellable(detectArch(kube, recipe.archNode)) : { arch: plan.arch };
+    const archDecision = plan.arch === 'auto' ? await this.cancellable(archFor(kube, { node: recipe.archNode, kubeconfig: plan.kubeconfig }, this.io.env)) : { arch: plan.arch };
     if ('note' in archDecision && archDecision.note) ui.note(archDecision.note);
+    if ('cached' in archDecision && archDecision.cached) ui.debug(`architecture ${archDecision.arch} remembered for this context (--arch to choose)`);
     const image = imageFor(plan, archDecision.arch);
     for (const w of image.warnings) ui.warn(w);
 
@@ -141,20 +142,26 @@ export class Session {
     this.podName = name;
     ui.debug(`POST /api/v1/namespaces/${kube.namespace}/pods (${name}, image ${imageRef})`);
     this.status.update(`creating pod ${name} in ${kube.namespace}`, { restartClock: true });
+    // The watches open together with the create (they report the pod from its first state), so
+    // the two round trips overlap; a refused create stops them.
+    const createFailed = new AbortController();
+    const starting = waitForStart(kube, name, {
+      timeoutMs: plan.podRunningTimeoutSeconds * 1000,
+      graceMs: Math.min(FAIL_FAST_GRACE_MS, (plan.podRunningTimeoutSeconds * 1000) / 2),
+      signal: AbortSignal.any([signal, createFailed.signal]),
+      onProgress: (p) => this.status.update(`pod ${name}: ${p.stage}`),
+      container: this.container,
+    });
+    starting.catch(() => {}); // awaited below, once the pod exists
     try {
       await this.cancellable(createPod(kube, pod, plan.profile));
     } catch (err) {
+      createFailed.abort(err);
       if (err instanceof PodNotCreatedError) this.podName = undefined; // refused: nothing to delete
       throw recipe.explainRefusal?.(err) ?? err;
     }
     this.status.update(`waiting for pod ${name}`, { restartClock: true });
-    const started = await waitForStart(kube, name, {
-      timeoutMs: plan.podRunningTimeoutSeconds * 1000,
-      graceMs: Math.min(FAIL_FAST_GRACE_MS, (plan.podRunningTimeoutSeconds * 1000) / 2),
-      signal,
-      onProgress: (p) => this.status.update(`pod ${name}: ${p.stage}`),
-      container: this.container,
-    });
+    const started = await starting;
     this.status.stop();
     void sweep.then((n) => {
       if (n > 0) ui.note(`removed ${n} stale nixrun pod${n > 1 ? 's' : ''} left by earlier runs`);
