@@ -445,7 +445,10 @@ export function down(stateArg) {
       }
     }
   }
-  for (const name of ['containerd', 'kube-proxy', 'coredns', 'registry-forward', 'kwok', 'nixery', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd']) stopProcess(procs[name]);
+  // The node's daemons, the registries, then the control plane (etcd last); then anything else
+  // recorded, so a process added to up() is never left running.
+  const order = ['containerd', 'kube-proxy', 'coredns', 'registry-forward', 'private-registry-forward', 'kwok', 'nixery', 'nixery-private', 'kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
+  for (const name of [...order, ...Object.keys(procs).filter((n) => !order.includes(n))]) stopProcess(procs[name]);
   if (node) for (const pid of shimPids(node)) stopProcess({ pid }, 'SIGKILL', 1000);
   // 3. Mounts (overlay root filesystems, shm, volumes, the kubelet's own bind mount, the pods'
   // network namespaces), the node's network namespace (veth, bridge, routes, iptables rules go

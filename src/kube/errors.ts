@@ -28,7 +28,7 @@ export function isTransient(err: unknown): boolean {
 }
 
 /** Node's and Bun's codes for a server certificate that does not verify. */
-const TLS_TRUST_CODES = new Set([
+export const TLS_TRUST_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'UNABLE_TO_GET_ISSUER_CERT',

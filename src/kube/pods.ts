@@ -1,9 +1,9 @@
 import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
-import { ExitCode, NixrunError } from '../errors.js';
+import { errnoCode, ExitCode, NixrunError } from '../errors.js';
 import { CONTAINER_NAME, MANAGED_BY_SELECTOR } from '../pod/manifest.js';
 import { retry } from '../retry.js';
 import type { Kube } from './client.js';
-import { explainApiError, httpStatus, isNotFound, isTransient } from './errors.js';
+import { explainApiError, httpStatus, isNotFound, isTransient, TLS_TRUST_CODES } from './errors.js';
 
 /**
  * The API server refused the pod outright (a 4xx answer: validation, admission, RBAC, quota, a
@@ -18,7 +18,9 @@ export async function createPod(kube: Kube, pod: V1Pod, profile: string): Promis
   } catch (err) {
     const explained = explainApiError(err, { action: 'create the pod', namespace: kube.namespace, server: kube.server, profile });
     const status = httpStatus(err);
-    if (status !== undefined && status >= 400 && status < 500) {
+    // Refused (4xx), or the TLS handshake failed, so the request never reached the server.
+    const untrusted = status === undefined && TLS_TRUST_CODES.has(errnoCode(err) ?? '');
+    if ((status !== undefined && status >= 400 && status < 500) || untrusted) {
       throw new PodNotCreatedError(explained.message, { exitCode: explained.exitCode, hint: explained.hint, cause: err });
     }
     throw explained;

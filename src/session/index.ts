@@ -113,7 +113,10 @@ export class Session {
     }
     untrap();
     // Each error is told here, once; an interrupt was the user's own doing.
-    if (cleanupFailure !== undefined) this.ui.error(cleanupFailure);
+    // (A cleanup that failed for the same reason as the run, say an untrusted certificate, is
+    // told once.)
+    const same = cleanupFailure instanceof Error && failure instanceof Error && cleanupFailure.message === failure.message;
+    if (cleanupFailure !== undefined && !same) this.ui.error(cleanupFailure);
     if (failure !== undefined && !(failure instanceof Interrupted)) this.ui.error(failure);
     return code;
   }
