@@ -1,6 +1,6 @@
 import type { V1Container, V1EnvVar, V1Pod, V1SecurityContext, V1VolumeMount } from '@kubernetes/client-node';
 import { UsageError } from '../errors.js';
-import { BASE_ENV, CONTAINER_NAME, KEEP_ANNOTATION, MANAGED_BY, MANAGED_BY_LABEL, mergeEnv, OWNER_ANNOTATIONS, randomSuffix, type Owner } from './manifest.js';
+import { BASE_ENV, CONTAINER_NAME, MANAGED_BY, MANAGED_BY_LABEL, mergeEnv, ownerAnnotations, randomSuffix, type Owner } from './manifest.js';
 
 /** Marks what a pod of ours was made from, for people running kubectl describe (and gc's listing). */
 export const COPY_OF_ANNOTATION = 'nixrun.dev/copy-of';
@@ -117,16 +117,8 @@ export function buildPodCopy(input: CopyInput): V1Pod {
       namespace: src.metadata?.namespace,
       labels: { ...input.labels, [MANAGED_BY_LABEL]: MANAGED_BY, 'app.kubernetes.io/name': 'nixrun', [MODE_LABEL]: 'copy' },
       annotations: {
-        ...input.annotations,
-        ...(input.keep ? { [KEEP_ANNOTATION]: 'true' } : {}),
+        ...ownerAnnotations(input),
         [COPY_OF_ANNOTATION]: `pod/${src.metadata?.name ?? ''}`,
-        [OWNER_ANNOTATIONS.host]: input.owner.host,
-        [OWNER_ANNOTATIONS.pid]: String(input.owner.pid),
-        [OWNER_ANNOTATIONS.user]: input.owner.user,
-        [OWNER_ANNOTATIONS.startedAt]: input.owner.startedAt,
-        [OWNER_ANNOTATIONS.session]: input.owner.session,
-        [OWNER_ANNOTATIONS.packages]: input.packages.join(','),
-        [OWNER_ANNOTATIONS.executable]: input.exe,
       },
     },
     spec,

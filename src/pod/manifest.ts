@@ -128,15 +128,7 @@ export function buildPod(input: PodInput): V1Pod {
         'app.kubernetes.io/name': 'nixrun',
       },
       annotations: {
-        ...input.annotations,
-        ...(input.keep ? { [KEEP_ANNOTATION]: 'true' } : {}),
-        [OWNER_ANNOTATIONS.host]: input.owner.host,
-        [OWNER_ANNOTATIONS.pid]: String(input.owner.pid),
-        [OWNER_ANNOTATIONS.user]: input.owner.user,
-        [OWNER_ANNOTATIONS.startedAt]: input.owner.startedAt,
-        [OWNER_ANNOTATIONS.session]: input.owner.session,
-        [OWNER_ANNOTATIONS.packages]: input.packages.join(','),
-        [OWNER_ANNOTATIONS.executable]: input.exe,
+        ...ownerAnnotations(input),
       },
     },
     spec,
@@ -195,4 +187,19 @@ export function randomSuffix(): string {
 export function basename(p: string): string {
   const i = p.lastIndexOf('/');
   return i === -1 ? p : p.slice(i + 1);
+}
+
+/** The user's annotations, the keep mark, and who started the pod (for gc), on every pod of ours. */
+export function ownerAnnotations(input: { annotations?: Record<string, string>; keep?: boolean; owner: Owner; packages: string[]; exe: string }): Record<string, string> {
+  return {
+    ...input.annotations,
+    ...(input.keep ? { [KEEP_ANNOTATION]: 'true' } : {}),
+    [OWNER_ANNOTATIONS.host]: input.owner.host,
+    [OWNER_ANNOTATIONS.pid]: String(input.owner.pid),
+    [OWNER_ANNOTATIONS.user]: input.owner.user,
+    [OWNER_ANNOTATIONS.startedAt]: input.owner.startedAt,
+    [OWNER_ANNOTATIONS.session]: input.owner.session,
+    [OWNER_ANNOTATIONS.packages]: input.packages.join(','),
+    [OWNER_ANNOTATIONS.executable]: input.exe,
+  };
 }
