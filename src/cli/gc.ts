@@ -30,7 +30,7 @@ export async function gcCommand(args: GcArgs, io: Io, factory: Factory): Promise
   try {
     stale = await findStale(kube, { allNamespaces: args.allNamespaces, ttlMs: ttlSeconds === undefined ? undefined : ttlSeconds * 1000 });
   } catch (err) {
-    throw explainApiError(err, { action: 'list pods', namespace: kube.namespace, server: kube.server });
+    throw explainApiError(err, { action: 'list pods', namespace: kube.namespace, server: kube.server, proxy: kube.proxy });
   }
   let failed = 0;
   for (const { pod, reason } of stale) {

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { errnoCode, ExitCode, NixrunError } from '../errors.js';
+import { proxyEnvironment, proxyFailure, proxyFor, type ProxyChoice, type ProxyEnvironment } from '../proxy.js';
+import { registryFetch } from './http.js';
 import { authorizationFor, parseChallenge, type RegistryCredential } from './registry-auth.js';
 
 /** Where credentials for a registry may be, asked only after a 401 (nixery.dev needs none). */
@@ -42,32 +44,42 @@ export function registryBaseUrl(registry: string): string {
  */
 export async function preflight(
   target: PreflightTarget,
-  opts: { timeoutMs: number; signal: AbortSignal; credentials?: () => Promise<CredentialSource> },
+  opts: { timeoutMs: number; signal: AbortSignal; credentials?: () => Promise<CredentialSource>; proxies?: ProxyEnvironment },
 ): Promise<PreflightResult> {
   const started = Date.now();
   const url = `${registryBaseUrl(target.registry)}/v2/${target.path}/manifests/${target.tag ?? 'latest'}`;
+  const proxies = opts.proxies ?? proxyEnvironment(process.env);
+  let proxy: ProxyChoice | undefined;
   const ms = () => Date.now() - started;
   let res: Response;
   let body: Buffer;
   const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(opts.timeoutMs)]);
   const get = async (authorization?: string) => {
-    const r = await fetch(url, {
-      headers: { Accept: MANIFEST_TYPES, 'User-Agent': 'kubectl-nixrun', ...(authorization ? { Authorization: authorization } : {}) },
-      signal,
-      redirect: 'follow',
-    });
+    const r = await registryFetch(
+      url,
+      {
+        headers: { Accept: MANIFEST_TYPES, 'User-Agent': 'kubectl-nixrun', ...(authorization ? { Authorization: authorization } : {}) },
+        signal,
+        redirect: 'follow',
+      },
+      proxy,
+    );
     return { r, b: Buffer.from(await r.arrayBuffer()) };
   };
   try {
+    proxy = proxyFor(url, proxies);
     ({ r: res, b: body } = await get());
-    if (res.status === 401) ({ r: res, b: body } = await authenticated(target, res, signal, opts.credentials, get));
+    if (res.status === 401) ({ r: res, b: body } = await authenticated(target, res, signal, opts.credentials, get, proxies));
   } catch (err) {
     if (err instanceof NixrunError) throw err;
     if (opts.signal.aborted) throw opts.signal.reason;
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    const via = proxy ? ` through the proxy ${proxy.shown} (${proxy.from})` : '';
     return {
       kind: 'skipped',
-      reason: timedOut ? `no answer from ${target.registry} within ${opts.timeoutMs < 10_000 ? (opts.timeoutMs / 1000).toFixed(1) : Math.round(opts.timeoutMs / 1000)}s` : `cannot reach ${target.registry} (${networkReason(err)})`,
+      reason: timedOut
+        ? `no answer from ${target.registry}${via} within ${opts.timeoutMs < 10_000 ? (opts.timeoutMs / 1000).toFixed(1) : Math.round(opts.timeoutMs / 1000)}s`
+        : `cannot reach ${target.registry} (${(proxy && proxyFailure(err, proxy)) ?? `${networkReason(err)}${via}`})`,
       ms: ms(),
     };
   }
@@ -112,6 +124,7 @@ async function authenticated(
   signal: AbortSignal,
   source: (() => Promise<CredentialSource>) | undefined,
   get: (authorization?: string) => Promise<{ r: Response; b: Buffer }>,
+  proxies: ProxyEnvironment,
 ): Promise<{ r: Response; b: Buffer }> {
   const challenge = parseChallenge(first.headers.get('www-authenticate'));
   const found = source ? await source() : { looked: [], credentials: [] };
@@ -120,7 +133,7 @@ async function authenticated(
   let last: { r: Response; b: Buffer } | undefined;
   const refused: string[] = [];
   for (const credential of attempts) {
-    const authorization = challenge ? await authorizationFor(challenge, credential, scope, signal) : undefined;
+    const authorization = challenge ? await authorizationFor(challenge, credential, scope, signal, proxies) : undefined;
     if (authorization) {
       last = await get(authorization);
       if (last.r.status !== 401 && last.r.status !== 403) return last;

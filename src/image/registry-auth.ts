@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { proxyEnvironment, proxyFor, type ProxyEnvironment } from '../proxy.js';
+import { registryFetch } from './http.js';
 
 /** Credentials for one registry, and where they came from (named in errors, never printed). */
 export interface RegistryCredential {
@@ -125,7 +127,7 @@ export function basicHeader(c: RegistryCredential): string | undefined {
  * or a token from the Bearer realm (docker's token protocol; the basic credentials go to the
  * realm, never to the registry itself). Undefined when these credentials cannot answer it.
  */
-export async function authorizationFor(challenge: Challenge, credential: RegistryCredential | undefined, defaultScope: string, signal: AbortSignal): Promise<string | undefined> {
+export async function authorizationFor(challenge: Challenge, credential: RegistryCredential | undefined, defaultScope: string, signal: AbortSignal, proxies: ProxyEnvironment = proxyEnvironment(process.env)): Promise<string | undefined> {
   if (challenge.scheme === 'basic') return credential ? basicHeader(credential) : undefined;
   if (credential?.registryToken) return `Bearer ${credential.registryToken}`;
   const realm = challenge.params.realm;
@@ -140,9 +142,9 @@ export async function authorizationFor(challenge: Challenge, credential: Registr
   if (credential?.identityToken) {
     // OAuth2 refresh-token grant (docker's identity tokens).
     const body = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credential.identityToken, service: challenge.params.service ?? '', scope: challenge.params.scope ?? defaultScope, client_id: 'kubectl-nixrun' });
-    res = await fetch(realm, { method: 'POST', body, headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' }, signal });
+    res = await registryFetch(realm, { method: 'POST', body, headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' }, signal }, proxyFor(realm, proxies));
   } else {
-    res = await fetch(url, { headers, signal });
+    res = await registryFetch(url, { headers, signal }, proxyFor(url, proxies));
   }
   if (res.status !== 200) return undefined;
   const json = (await res.json()) as { token?: string; access_token?: string };

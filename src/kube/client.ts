@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { ExitCode, NixrunError, UsageError } from '../errors.js';
 import { NO_ACCESS_OVERRIDES, type KubeAccess } from '../plan/access.js';
+import { parseProxyUrl, proxyEnvironment, proxyFor, type ProxyChoice } from '../proxy.js';
 import { AccessKubeConfig, kubeConfigFor } from './access-config.js';
 import { explainApiError, httpStatus } from './errors.js';
 import { effectiveConfig, loadKubeconfigFiles, type RawKubeconfig } from './kubeconfig.js';
@@ -28,6 +29,8 @@ export interface Kube {
   server: string;
   /** Who the requests act as, when impersonating (--as). */
   impersonating?: string;
+  /** The proxy every request to the API server goes through (REST and the attach WebSocket). */
+  proxy?: ProxyChoice;
 }
 
 const IN_CLUSTER_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -56,10 +59,14 @@ export function connect(target: KubeTarget, env: NodeJS.ProcessEnv = process.env
   } else if (existsSync(join(env.HOME ?? homedir(), '.kube', 'config'))) {
     raw = loadKubeconfigFiles([join(env.HOME ?? homedir(), '.kube', 'config')]);
   } else if (env.KUBERNETES_SERVICE_HOST && env.KUBERNETES_SERVICE_PORT && access.server === undefined) {
+    const server = `https://${env.KUBERNETES_SERVICE_HOST.includes(':') ? `[${env.KUBERNETES_SERVICE_HOST}]` : env.KUBERNETES_SERVICE_HOST}:${env.KUBERNETES_SERVICE_PORT}`;
+    const proxy = apiProxy({ server }, env);
     const kc = new AccessKubeConfig({ requestTimeoutMs: access.requestTimeoutMs, ...(access.as ? { impersonate: { user: access.as, groups: access.asGroups, ...(access.asUid ? { uid: access.asUid } : {}), extra: {} } } : {}) }, execEnv);
     kc.loadFromCluster();
+    // client-go's in-cluster config uses the environment's proxy too (NO_PROXY usually names the Service range).
+    if (proxy) kc.clusters = kc.clusters.map((c) => ({ ...c, proxyUrl: proxy.url }));
     const namespace = target.namespace ?? inClusterNamespace(env) ?? 'default';
-    return { kc, core: kc.makeApiClient(CoreV1Api), context: kc.getCurrentContext(), namespace, server: kc.getCurrentCluster()!.server, ...(access.as ? { impersonating: access.as } : {}) };
+    return { kc, core: kc.makeApiClient(CoreV1Api), context: kc.getCurrentContext(), namespace, server: kc.getCurrentCluster()!.server, ...(access.as ? { impersonating: access.as } : {}), ...(proxy ? { proxy } : {}) };
   } else if (access.server !== undefined) {
     raw = { clusters: [], users: [], contexts: [] }; // kubectl --server URL --token T works without any kubeconfig
   } else {
@@ -78,7 +85,9 @@ export function connect(target: KubeTarget, env: NodeJS.ProcessEnv = process.env
   ] as const) {
     if (typeof file === 'string' && file !== '' && !existsSync(file)) throw new UsageError(`the ${what} file ${file} does not exist`, 'fix the path in the kubeconfig or the flag');
   }
-  const kc = kubeConfigFor(eff, { requestTimeoutMs: access.requestTimeoutMs }, execEnv);
+  const proxy = apiProxy(eff.cluster, env);
+  const cluster = proxy ? { ...eff.cluster, 'proxy-url': proxy.url } : eff.cluster;
+  const kc = kubeConfigFor({ ...eff, cluster }, { requestTimeoutMs: access.requestTimeoutMs }, execEnv);
   const namespace = target.namespace ?? eff.namespace ?? inClusterNamespace(env) ?? 'default';
   return {
     kc,
@@ -87,7 +96,29 @@ export function connect(target: KubeTarget, env: NodeJS.ProcessEnv = process.env
     namespace,
     server: eff.cluster.server,
     ...(eff.impersonate ? { impersonating: eff.impersonate.user } : {}),
+    ...(proxy ? { proxy } : {}),
   };
+}
+
+/**
+ * The proxy for the API server, as client-go picks it: the cluster's proxy-url if set (always
+ * used), else HTTPS_PROXY/HTTP_PROXY unless NO_PROXY or loopback exempts the server. Checked here,
+ * before any request: a malformed URL, or SOCKS in the standalone binary (Bun's fetch speaks
+ * only http(s) proxies), is a usage error.
+ */
+export function apiProxy(cluster: { server: string; 'proxy-url'?: string }, env: NodeJS.ProcessEnv): ProxyChoice | undefined {
+  const configured = cluster['proxy-url'];
+  let server: URL;
+  try {
+    server = new URL(cluster.server);
+  } catch {
+    throw new UsageError(`the cluster's server ${cluster.server} is not a URL`, 'fix server: in the kubeconfig, or --server');
+  }
+  const proxy = configured !== undefined && configured !== '' ? parseProxyUrl(configured, 'proxy-url') : proxyFor(server, proxyEnvironment(env));
+  if (proxy && !/^https?:/.test(proxy.url) && process.versions.bun !== undefined) {
+    throw new UsageError(`the standalone binary cannot use the SOCKS proxy ${proxy.shown} (${proxy.from})`, 'use an http(s) proxy, or the npm package (Node.js), which speaks SOCKS');
+  }
+  return proxy;
 }
 
 /**
@@ -110,7 +141,7 @@ async function checkImpersonation(kube: Kube): Promise<void> {
     const status = httpStatus(err);
     // 404: an API server before 1.28 has no SelfSubjectReview; the first real request will tell.
     if (status === 404) return;
-    throw explainApiError(err, { action: `impersonate ${kube.impersonating}`, namespace: kube.namespace, server: kube.server });
+    throw explainApiError(err, { action: `impersonate ${kube.impersonating}`, namespace: kube.namespace, server: kube.server, proxy: kube.proxy });
   }
 }
 

@@ -21,7 +21,7 @@ export async function readConfigMapKey(kube: Kube, name: string, key: string | u
     if (isNotFound(err)) {
       throw new NixrunError(`configmap ${name} not found in namespace ${kube.namespace}`, { exitCode: ExitCode.cannotRun, hint: `kubectl get configmaps -n ${kube.namespace}` });
     }
-    throw explainApiError(err, { action: `read configmap ${name}`, namespace: kube.namespace, server: kube.server });
+    throw explainApiError(err, { action: `read configmap ${name}`, namespace: kube.namespace, server: kube.server, proxy: kube.proxy });
   }
   const data = cm.data ?? {};
   const binary = cm.binaryData ?? {};

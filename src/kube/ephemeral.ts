@@ -42,7 +42,7 @@ export function explainEphemeralError(err: unknown, kube: Kube, pod: string): Ni
   const status = httpStatus(err);
   const message = bodyMessage(err);
   if (status === 403 && /violates PodSecurity/.test(message)) {
-    const e = explainApiError(err, { action: `add an ephemeral container to pod ${pod}`, namespace: kube.namespace, server: kube.server });
+    const e = explainApiError(err, { action: `add an ephemeral container to pod ${pod}`, namespace: kube.namespace, server: kube.server, proxy: kube.proxy });
     return new PodSecurityRejection(/PodSecurity "([a-z]+)/.exec(message)?.[1] ?? 'restricted', e.message, { exitCode: e.exitCode, hint: e.hint, cause: err });
   }
   if (status === 403 && /ephemeralcontainers/.test(message) && !/PodSecurity/.test(message)) {
@@ -58,7 +58,7 @@ export function explainEphemeralError(err: unknown, kube: Kube, pod: string): Ni
   if (status === 422 && /static pods/.test(message)) {
     return new NixrunError(`pod ${pod} is a static (mirror) pod, which cannot have ephemeral containers`, { exitCode: ExitCode.cannotRun, hint: `use --copy pod/${pod}, or node/NODE for its node`, cause: err });
   }
-  return explainApiError(err, { action: `add an ephemeral container to pod ${pod}`, namespace: kube.namespace, server: kube.server });
+  return explainApiError(err, { action: `add an ephemeral container to pod ${pod}`, namespace: kube.namespace, server: kube.server, proxy: kube.proxy });
 }
 
 /**
@@ -73,7 +73,7 @@ export async function namespaceLabels(kube: Kube): Promise<Record<string, string
     const status = httpStatus(err);
     if (status === 403) return undefined;
     if (status === 404) throw new NixrunError(`namespace ${kube.namespace} does not exist`, { exitCode: ExitCode.tool, hint: 'pick another one with -n' });
-    throw explainApiError(err, { action: `read namespace ${kube.namespace}`, namespace: kube.namespace, server: kube.server });
+    throw explainApiError(err, { action: `read namespace ${kube.namespace}`, namespace: kube.namespace, server: kube.server, proxy: kube.proxy });
   }
 }
 

@@ -1,4 +1,5 @@
 import { causeChain, errnoCode, ExitCode, firstLine, NixrunError } from '../errors.js';
+import { proxyFailure, proxyHint, type ProxyChoice } from '../proxy.js';
 
 interface StatusBody {
   kind?: string;
@@ -66,13 +67,22 @@ function parseStatus(err: unknown): StatusBody | undefined {
  * Turn an API failure into a plain-words error with a hint and the right exit code: 126 when the
  * cluster refuses to run the pod (Pod Security, admission), 125 for everything else.
  */
-export function explainApiError(err: unknown, ctx: { action: string; namespace: string; server: string; profile?: string }): NixrunError {
+export function explainApiError(err: unknown, ctx: { action: string; namespace: string; server: string; profile?: string; proxy?: ProxyChoice | undefined }): NixrunError {
   // Already explained where it happened (an exec credential plugin that failed, for one).
   if (err instanceof NixrunError) return err;
   const status = httpStatus(err);
   if (status === undefined) {
+    const viaProxy = ctx.proxy ? proxyFailure(err, ctx.proxy) : undefined;
+    if (ctx.proxy && viaProxy) {
+      return new NixrunError(`cannot reach the Kubernetes API at ${ctx.server}: ${viaProxy}, while trying to ${ctx.action}`, {
+        exitCode: ExitCode.tool,
+        hint: proxyHint(ctx.proxy, viaProxy),
+        cause: err,
+      });
+    }
+    const via = ctx.proxy ? ` through the proxy ${ctx.proxy.shown} (${ctx.proxy.from})` : '';
     if (err instanceof Error && err.name === 'TimeoutError') {
-      return new NixrunError(`no answer from the Kubernetes API at ${ctx.server} within --request-timeout while trying to ${ctx.action}`, {
+      return new NixrunError(`no answer from the Kubernetes API at ${ctx.server}${via} within --request-timeout while trying to ${ctx.action}`, {
         exitCode: ExitCode.tool,
         hint: 'raise --request-timeout (0 = no limit), or check the cluster is up (kubectl cluster-info)',
         cause: err,
@@ -86,7 +96,7 @@ export function explainApiError(err: unknown, ctx: { action: string; namespace: 
         cause: err,
       });
     }
-    return new NixrunError(`cannot reach the Kubernetes API at ${ctx.server} (${code ?? firstLine(String(err))}) while trying to ${ctx.action}`, {
+    return new NixrunError(`cannot reach the Kubernetes API at ${ctx.server}${via} (${code ?? firstLine(String(err))}) while trying to ${ctx.action}`, {
       exitCode: ExitCode.tool,
       hint: 'check the cluster is up and the kubeconfig/context is right (kubectl cluster-info)',
       cause: err,

@@ -20,6 +20,6 @@ export async function checkNode(kube: Kube, name: string): Promise<{ warning?: s
       const names = await kube.core.listNode({ limit: 20 }).then((l) => l.items.map((n) => n.metadata?.name ?? '').filter(Boolean), () => []);
       throw new NixrunError(`node ${name} not found`, { exitCode: ExitCode.usage, hint: names.length > 0 ? `nodes: ${names.join(', ')}` : 'kubectl get nodes' });
     }
-    throw explainApiError(err, { action: `read node ${name}`, namespace: kube.namespace, server: kube.server });
+    throw explainApiError(err, { action: `read node ${name}`, namespace: kube.namespace, server: kube.server, proxy: kube.proxy });
   }
 }

@@ -34,7 +34,7 @@ export async function detectArch(kube: Kube, node: string | undefined): Promise<
     const status = httpStatus(err);
     if (status === 404 && node !== undefined) return { arch: 'amd64', note: `node ${node} not found; assuming amd64` };
     if (status === 403) return { arch: 'amd64', note: 'not allowed to read nodes; assuming amd64 (set --arch to choose)' };
-    throw explainApiError(err, { action: "read the nodes' architecture", namespace: kube.namespace, server: kube.server });
+    throw explainApiError(err, { action: "read the nodes' architecture", namespace: kube.namespace, server: kube.server, proxy: kube.proxy });
   }
 }
 

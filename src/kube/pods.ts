@@ -16,7 +16,7 @@ export async function createPod(kube: Kube, pod: V1Pod, profile: string): Promis
   try {
     return await kube.core.createNamespacedPod({ namespace: kube.namespace, body: pod });
   } catch (err) {
-    const explained = explainApiError(err, { action: 'create the pod', namespace: kube.namespace, server: kube.server, profile });
+    const explained = explainApiError(err, { action: 'create the pod', namespace: kube.namespace, server: kube.server, proxy: kube.proxy, profile });
     const status = httpStatus(err);
     // Refused (4xx), or the TLS handshake failed, so the request never reached the server.
     const untrusted = status === undefined && TLS_TRUST_CODES.has(errnoCode(err) ?? '');
@@ -51,7 +51,7 @@ export async function deletePod(
     );
     return result!;
   } catch (err) {
-    throw explainApiError(err, { action: `delete pod ${name}`, namespace: kube.namespace, server: kube.server });
+    throw explainApiError(err, { action: `delete pod ${name}`, namespace: kube.namespace, server: kube.server, proxy: kube.proxy });
   }
 }
 
@@ -79,7 +79,7 @@ export async function waitForExit(kube: Kube, name: string, opts: { timeoutMs: n
       } catch (err) {
         if (isNotFound(err)) return 'gone';
         if (isTransient(err)) return undefined;
-        throw explainApiError(err, { action: `read pod ${name}`, namespace: kube.namespace, server: kube.server });
+        throw explainApiError(err, { action: `read pod ${name}`, namespace: kube.namespace, server: kube.server, proxy: kube.proxy });
       }
       const t = containerStatus(pod, opts.container)?.state?.terminated;
       const phaseFinal = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';

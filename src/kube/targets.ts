@@ -20,7 +20,7 @@ export async function resolvePod(kube: Kube, ref: WorkloadRef): Promise<V1Pod> {
   } catch (err) {
     if (err instanceof NixrunError) throw err;
     if (isNotFound(err)) throw new NixrunError(`${what} not found in namespace ${kube.namespace}`, { exitCode: ExitCode.tool, hint: `kubectl get ${ref.kind === 'pod' ? 'pods' : ref.kind} -n ${kube.namespace}` });
-    throw explainApiError(err, { action: `read ${what}`, namespace: kube.namespace, server: kube.server });
+    throw explainApiError(err, { action: `read ${what}`, namespace: kube.namespace, server: kube.server, proxy: kube.proxy });
   }
 }
 

@@ -3,7 +3,9 @@
 // settings: CA, client certificate and key, servername, rejectUnauthorized. Bun runs its own
 // fetch for `undici` and ignores the dispatcher, so the cluster's CA was not trusted. This maps
 // the dispatcher's options onto Bun's fetch options (`tls`, `proxy`). Only the three names the
-// client imports exist here.
+// client imports exist here. Bun's fetch also applies HTTPS_PROXY/NO_PROXY by its own rules
+// (loopback included); the proxy decision is ours (src/proxy.ts, kubectl's rules), so every
+// request says it: `proxy: URL` for a ProxyAgent, `proxy: false` for everything else.
 
 type TlsOptions = {
   ca?: string | Buffer | Array<string | Buffer>;
@@ -20,7 +22,10 @@ export class Agent {
 }
 
 export class ProxyAgent {
-  constructor(readonly options: { uri: string; requestTls?: TlsOptions; connect?: unknown }) {}
+  readonly options: { uri: string; requestTls?: TlsOptions; connect?: unknown };
+  constructor(options: string | { uri: string; requestTls?: TlsOptions; connect?: unknown }) {
+    this.options = typeof options === 'string' ? { uri: options } : options;
+  }
 }
 
 function bunTls(t: TlsOptions | undefined): Record<string, unknown> | undefined {
@@ -34,7 +39,7 @@ function bunTls(t: TlsOptions | undefined): Record<string, unknown> | undefined 
 
 export function fetch(input: string | URL | Request, init: RequestInit & { dispatcher?: unknown } = {}): Promise<Response> {
   const { dispatcher, ...rest } = init;
-  const extra: Record<string, unknown> = {};
+  const extra: Record<string, unknown> = { proxy: false };
   if (dispatcher instanceof Agent) {
     if (typeof dispatcher.options.connect === 'function') {
       throw new Error('SOCKS proxies are not supported by the standalone binary; use the npm package');
