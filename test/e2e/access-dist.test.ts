@@ -8,17 +8,19 @@ import { parse, stringify } from 'yaml';
 import { release } from '../../scripts/release.mjs';
 import { ROOT, runCli } from '../support/cli.js';
 import { createTestNamespace, e2eEnv, expectNoPodsLeft, listPods, testenv } from '../support/cluster.js';
+import { kubeconfigThrough, PROXY_ONLY_NAME, startProxy, startTlsRegistry } from '../support/proxy.js';
 
 // Issue 16 in the standalone binaries (Bun, with src/standalone/undici-bun.ts instead of undici):
-// impersonation, an exec credential plugin, --request-timeout and a private registry on the
-// linux-amd64 binary against the cluster; the linux-arm64 binary run with Debian's
+// impersonation, an exec credential plugin, --request-timeout, a private registry and proxies
+// (Bun's own fetch would apply HTTPS_PROXY by Bun's rules) on the linux-amd64 binary against
+// the cluster; the linux-arm64 binary run with Debian's
 // qemu-user-static (apt-get install qemu-user-static), offline.
 const PLUGIN = join(ROOT, 'test/fixtures/exec-plugin/nixrun-test-credential');
 const QEMU = '/usr/bin/qemu-aarch64-static';
 const ARM64_SYSROOT = '/usr/aarch64-linux-gnu';
 let out: string;
 let bins: Record<string, string>;
-type State = ReturnType<typeof testenv> & { testerKubeconfig: string; testerToken: string; privateRegistry: { host: string; user: string; password: string } };
+type State = ReturnType<typeof testenv> & { testerKubeconfig: string; testerToken: string; privateRegistry: { host: string; user: string; password: string }; pki: { caCert: string; caKey: string } };
 const state = () => testenv() as State;
 
 beforeAll(async () => {
@@ -84,6 +86,56 @@ describe('the linux-amd64 standalone binary (Bun)', () => {
     expect(run.stderr).toMatch(/image ready in/);
     expect(run.stderr).not.toContain(p.password);
     await expectNoPodsLeft(ns, 30_000);
+  });
+});
+
+describe('the linux-amd64 standalone binary behind a proxy', () => {
+  const exe = () => bins['linux-amd64']!;
+  const noProxyVars = { HTTPS_PROXY: '', https_proxy: '', HTTP_PROXY: '', http_proxy: '', NO_PROXY: '', no_proxy: '' };
+  const apiPort = () => state().ports.apiserver!;
+
+  it('HTTPS_PROXY carries REST and the attach to a cluster only the proxy can reach; the loopback registry is asked directly, not through Bun', async () => {
+    const proxy = await startProxy({ hosts: { [`${PROXY_ONLY_NAME}:${apiPort()}`]: `${state().net.hostIP}:${apiPort()}` } });
+    try {
+      const ns = await createTestNamespace('dist-proxy');
+      const kc = kubeconfigThrough(state().kubeconfig, { server: `https://${PROXY_ONLY_NAME}:${apiPort()}` });
+      const r = await runCli(['--kubeconfig', kc, '-n', ns, '--no-sweep', '--', 'cat'], { env: e2eEnv({ ...noProxyVars, HTTPS_PROXY: proxy.url, HTTP_PROXY: proxy.url }), exe: exe(), input: 'bun-through-the-proxy\n' });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toBe('bun-through-the-proxy\n');
+      expect(r.stderr).toMatch(/image ready in/);
+      expect(new Set(proxy.records.map((x) => `${x.method} ${x.target} ${x.status}`))).toEqual(new Set([`CONNECT ${PROXY_ONLY_NAME}:${apiPort()} 200`]));
+      expect(proxy.records.length).toBeGreaterThanOrEqual(2);
+      await expectNoPodsLeft(ns);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('the registry pre-flight through HTTPS_PROXY, and direct for NO_PROXY (a CIDR)', async () => {
+    const proxy = await startProxy();
+    const registry = await startTlsRegistry({ ip: state().net.hostIP, upstream: state().registry.host, caCert: state().pki.caCert, caKey: state().pki.caKey });
+    try {
+      const pin = (extra: NodeJS.ProcessEnv) => runCli(['--dry-run', '--pin', '-o', 'json', '--registry', registry.host, 'jq'], { env: e2eEnv({ ...noProxyVars, NODE_EXTRA_CA_CERTS: state().pki.caCert, ...extra }), exe: exe() });
+      const via = await pin({ HTTPS_PROXY: proxy.url });
+      expect(via.code, via.stderr).toBe(0);
+      expect(via.stdout).toMatch(/jq@sha256:[0-9a-f]{64}/);
+      expect(proxy.records.map((x) => `${x.method} ${x.target} ${x.status}`)).toEqual([`CONNECT ${registry.host} 200`]);
+      proxy.records.length = 0;
+      const direct = await pin({ HTTPS_PROXY: proxy.url, NO_PROXY: `${state().net.hostIP}/32` });
+      expect(direct.code, direct.stderr).toBe(0);
+      expect(direct.stdout).toMatch(/jq@sha256:[0-9a-f]{64}/);
+      expect(proxy.records).toEqual([]);
+    } finally {
+      await proxy.close();
+      await registry.close();
+    }
+  });
+
+  it('a SOCKS proxy-url is refused before any request (Bun speaks only http(s) proxies)', async () => {
+    const kc = kubeconfigThrough(state().kubeconfig, { proxyUrl: 'socks5://127.0.0.1:1080' });
+    const r = await runCli(['--kubeconfig', kc, '--', 'echo', 'x'], { env: e2eEnv(noProxyVars), exe: exe() });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^error: the standalone binary cannot use the SOCKS proxy socks5:\/\/127\.0\.0\.1:1080 \(proxy-url\)\nhint: use an http\(s\) proxy, or the npm package/m);
   });
 });
 

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { createTestNamespace, e2eEnv, expectNoPodsLeft, listPods, testenv } from '../support/cluster.js';
-import { kubeconfigThrough, startProxy, startTlsRegistry, type TestProxy } from '../support/proxy.js';
+import { kubeconfigThrough, PROXY_ONLY_NAME, startProxy, startTlsRegistry, type TestProxy } from '../support/proxy.js';
 
 // Issue 16 (c): proxies, in the npm build (Node: undici for REST, ws + hpagent for the attach).
 // The standalone binary's runs are in access-dist.test.ts. A test-owned forward proxy records
 // what goes through it; the cluster is also given a name only the proxy resolves (one in the
 // API server's certificate), so a run that works at all proved that the REST calls and the
 // attach WebSocket both went through the proxy.
-export const PROXY_ONLY_NAME = 'kubernetes.default.svc.cluster.local';
 
 type State = ReturnType<typeof testenv> & { pki: { caCert: string; caKey: string } };
 const state = () => testenv() as State;

@@ -13,6 +13,9 @@ import { parse, stringify } from 'yaml';
 // only the proxy knows, so nothing can reach it except through the proxy). Every request is
 // recorded, with the bytes that went through each tunnel.
 
+/** In the API server's certificate, resolved by no DNS on this machine: the test proxy maps it. */
+export const PROXY_ONLY_NAME = 'kubernetes.default.svc.cluster.local';
+
 export interface ProxyRecord {
   /** CONNECT for a tunnel, GET/POST/… for a plain-http request through the proxy. */
   method: string;
