@@ -158,15 +158,16 @@ function sameIP(a: string, aFamily: number, b: string, bFamily: number): boolean
  */
 export function proxyFailure(err: unknown, choice: ProxyChoice): string | undefined {
   const text = messages(err).join(' | ');
-  const status = /Proxy response \((\d{3})\)|Bad response: (\d{3})|Unexpected server response: (\d{3})|\bstatus(?: code)? (\d{3})\b/i.exec(text);
-  const code = status ? Number(status[1] ?? status[2] ?? status[3] ?? status[4]) : /ProxyUnauthorized|Proxy-?Authentication/i.test(text) ? 407 : undefined;
+  // undici's, hpagent's and Bun's words for the proxy's answer to CONNECT (a WebSocket's
+  // "Unexpected server response" is the API server's, not the proxy's).
+  const status = /Proxy response \((\d{3})\)|Bad response: (\d{3})|refused to open a tunnel: (\d{3})/i.exec(text);
+  const code = status ? Number(status[1] ?? status[2] ?? status[3]) : undefined;
   const via = `the proxy ${choice.shown} (${choice.from})`;
   if (code === 407) return `${via} wants a login (HTTP 407)`;
   if (code === 502 || code === 503 || code === 504) return `${via} could not reach it (HTTP ${code})`;
   if (code !== undefined && code !== 200) return `${via} refused the connection (HTTP ${code})`;
   const errno = /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH)\b/.exec(text)?.[1];
   if (errno) return `${via} is not answering (${errno})`;
-  if (/ConnectionRefused|ConnectionClosed|FailedToOpenSocket/.test(text)) return `${via} is not answering`;
   return undefined;
 }
 

@@ -2,7 +2,9 @@ import { WebSocketHandler } from '@kubernetes/client-node/dist/web-socket-handle
 import { PassThrough, type Writable } from 'node:stream';
 import type { Kube } from './client.js';
 import { CONTAINER_NAME } from '../pod/manifest.js';
+import { proxyFailure } from '../proxy.js';
 import { retry } from '../retry.js';
+import { explainApiError } from './errors.js';
 
 const STDIN = 0;
 const STDOUT = 1;
@@ -78,7 +80,7 @@ export async function attach(kube: Kube, opts: AttachOptions): Promise<Attached>
   // never end the real process.stdout.
   const sink = () => new PassThrough().resume();
   const handler = new WebSocketHandler(kube.kc, undefined, { stdin: new PassThrough(), stdout: sink(), stderr: sink() });
-  const ws = await handler.connect(path, null, (channel, buf) => {
+  const connecting = handler.connect(path, null, (channel, buf) => {
     if (channel === STDOUT) {
       received += buf.length;
       if (buf.length > 0) opts.stdout.write(buf);
@@ -93,6 +95,11 @@ export async function attach(kube: Kube, opts: AttachOptions): Promise<Attached>
       }
     }
     return true;
+  });
+  const ws = await connecting.catch((err: unknown) => {
+    // A proxy that lets REST through but not the WebSocket's tunnel is a common corporate sight.
+    const viaProxy = kube.proxy ? proxyFailure(err, kube.proxy) : undefined;
+    throw viaProxy ? explainApiError(err, { action: `attach to pod ${opts.pod}`, namespace: kube.namespace, server: kube.server, proxy: kube.proxy }) : err;
   });
 
   const canCloseStdin = WebSocketHandler.supportsClose(ws.protocol);

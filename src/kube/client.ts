@@ -108,13 +108,13 @@ export function connect(target: KubeTarget, env: NodeJS.ProcessEnv = process.env
  */
 export function apiProxy(cluster: { server: string; 'proxy-url'?: string }, env: NodeJS.ProcessEnv): ProxyChoice | undefined {
   const configured = cluster['proxy-url'];
-  let server: URL;
+  let server: URL | undefined;
   try {
     server = new URL(cluster.server);
   } catch {
-    throw new UsageError(`the cluster's server ${cluster.server} is not a URL`, 'fix server: in the kubeconfig, or --server');
+    server = undefined; // reported by the first request, as before
   }
-  const proxy = configured !== undefined && configured !== '' ? parseProxyUrl(configured, 'proxy-url') : proxyFor(server, proxyEnvironment(env));
+  const proxy = configured !== undefined && configured !== '' ? parseProxyUrl(configured, 'proxy-url') : server ? proxyFor(server, proxyEnvironment(env)) : undefined;
   if (proxy && !/^https?:/.test(proxy.url) && process.versions.bun !== undefined) {
     throw new UsageError(`the standalone binary cannot use the SOCKS proxy ${proxy.shown} (${proxy.from})`, 'use an http(s) proxy, or the npm package (Node.js), which speaks SOCKS');
   }

@@ -136,7 +136,10 @@ describe('proxyFailure: what the proxy did, from Node and Bun errors', () => {
     [wrap('Proxy response (502) !== 200 when HTTP Tunneling'), /could not reach it \(HTTP 502\)/],
     [wrap('Proxy response (403) !== 200 when HTTP Tunneling'), /refused the connection \(HTTP 403\)/],
     [wrap('connect ECONNREFUSED 127.0.0.1:3128', 'ECONNREFUSED'), /is not answering \(ECONNREFUSED\)/],
-    [Object.assign(new Error('Unable to connect'), { code: 'ConnectionRefused' }), /is not answering$/],
+    // Bun
+    [Object.assign(new Error('Proxy refused to open a tunnel: 407 Proxy Authentication Required'), { code: 'ERR_PROXY_TUNNEL' }), /wants a login \(HTTP 407\)/],
+    [Object.assign(new Error('Proxy refused to open a tunnel: 502 Bad Gateway'), { code: 'ERR_PROXY_TUNNEL' }), /could not reach it \(HTTP 502\)/],
+    [Object.assign(new TypeError('ECONNREFUSED: Unable to connect. Is the computer able to access the url?'), { code: 'ECONNREFUSED' }), /is not answering \(ECONNREFUSED\)/],
   ])('%s', (err, expected) => {
     const said = proxyFailure(err, choice);
     expect(said).toMatch(/^the proxy http:\/\/proxy:3128 \(HTTPS_PROXY\) /);
@@ -145,5 +148,7 @@ describe('proxyFailure: what the proxy did, from Node and Bun errors', () => {
 
   it('an error that is not about the proxy is left alone', () => {
     expect(proxyFailure(wrap('unable to verify the first certificate', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'), choice)).toBeUndefined();
+    // The API server's own refusal of a WebSocket upgrade (RBAC on pods/attach).
+    expect(proxyFailure(new Error('Unexpected server response: 403'), choice)).toBeUndefined();
   });
 });
