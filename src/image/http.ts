@@ -10,7 +10,9 @@ const dispatchers = new Map<string, object>();
  */
 export async function registryFetch(url: string | URL, init: RequestInit, proxy: ProxyChoice | undefined): Promise<Response> {
   if (proxy && !/^https?:/.test(proxy.url)) throw new Error(`only http(s) proxies can be used for the registry, not ${proxy.shown} (${proxy.from})`);
-  const undici = await import('undici');
+  const loaded = await import('undici');
+  // undici is CommonJS: bundled, its exports may sit on the default export.
+  const undici = ('ProxyAgent' in loaded ? loaded : (loaded as { default: typeof loaded }).default) as typeof loaded;
   const key = proxy?.url ?? '';
   let dispatcher = dispatchers.get(key);
   if (!dispatcher) {
