@@ -118,12 +118,12 @@ describe('the linux-amd64 standalone binary behind a proxy', () => {
       const pin = (extra: NodeJS.ProcessEnv) => runCli(['--dry-run', '--pin', '-o', 'json', '--registry', registry.host, 'jq'], { env: e2eEnv({ ...noProxyVars, NODE_EXTRA_CA_CERTS: state().pki.caCert, ...extra }), exe: exe() });
       const via = await pin({ HTTPS_PROXY: proxy.url });
       expect(via.code, via.stderr).toBe(0);
-      expect(via.stdout).toMatch(/jq@sha256:[0-9a-f]{64}/);
+      expect(via.stdout).toMatch(/\/jq[^"]*@sha256:[0-9a-f]{64}"/);
       expect(proxy.records.map((x) => `${x.method} ${x.target} ${x.status}`)).toEqual([`CONNECT ${registry.host} 200`]);
       proxy.records.length = 0;
       const direct = await pin({ HTTPS_PROXY: proxy.url, NO_PROXY: `${state().net.hostIP}/32` });
       expect(direct.code, direct.stderr).toBe(0);
-      expect(direct.stdout).toMatch(/jq@sha256:[0-9a-f]{64}/);
+      expect(direct.stdout).toMatch(/\/jq[^"]*@sha256:[0-9a-f]{64}"/);
       expect(proxy.records).toEqual([]);
     } finally {
       await proxy.close();
