@@ -73,6 +73,11 @@ export function parseProxyUrl(value: string, from: string): ProxyChoice {
   return { url: url.href.replace(/\/$/, ''), shown: redactUrl(url.href.replace(/\/$/, '')), from };
 }
 
+/** "the proxy http://p:3128 (HTTPS_PROXY)": how every message names it. */
+export function proxyName(choice: ProxyChoice): string {
+  return `the proxy ${choice.shown} (${choice.from})`;
+}
+
 /** A URL with its password replaced, for messages and logs. */
 export function redactUrl(value: string): string {
   return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*):[^/@]*@/i, '$1:***@');
@@ -162,7 +167,7 @@ export function proxyFailure(err: unknown, choice: ProxyChoice): string | undefi
   // "Unexpected server response" is the API server's, not the proxy's).
   const status = /Proxy response \((\d{3})\)|Bad response: (\d{3})|refused to open a tunnel: (\d{3})/i.exec(text);
   const code = status ? Number(status[1] ?? status[2] ?? status[3]) : undefined;
-  const via = `the proxy ${choice.shown} (${choice.from})`;
+  const via = proxyName(choice);
   if (code === 407) return `${via} wants a login (HTTP 407)`;
   if (code === 502 || code === 503 || code === 504) return `${via} could not reach it (HTTP ${code})`;
   if (code !== undefined && code !== 200) return `${via} refused the connection (HTTP ${code})`;

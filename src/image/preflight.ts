@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { errnoCode, ExitCode, NixrunError } from '../errors.js';
-import { proxyEnvironment, proxyFailure, proxyFor, type ProxyChoice, type ProxyEnvironment } from '../proxy.js';
+import { proxyEnvironment, proxyFailure, proxyFor, proxyName, type ProxyChoice, type ProxyEnvironment } from '../proxy.js';
 import { registryFetch } from './http.js';
 import { authorizationFor, parseChallenge, type RegistryCredential } from './registry-auth.js';
 
@@ -74,7 +74,7 @@ export async function preflight(
     if (err instanceof NixrunError) throw err;
     if (opts.signal.aborted) throw opts.signal.reason;
     const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-    const via = proxy ? ` through the proxy ${proxy.shown} (${proxy.from})` : '';
+    const via = proxy ? ` through ${proxyName(proxy)}` : '';
     return {
       kind: 'skipped',
       reason: timedOut

@@ -1,5 +1,5 @@
 import { causeChain, errnoCode, ExitCode, firstLine, NixrunError } from '../errors.js';
-import { proxyFailure, proxyHint, type ProxyChoice } from '../proxy.js';
+import { proxyFailure, proxyHint, proxyName, type ProxyChoice } from '../proxy.js';
 
 interface StatusBody {
   kind?: string;
@@ -80,7 +80,7 @@ export function explainApiError(err: unknown, ctx: { action: string; namespace: 
         cause: err,
       });
     }
-    const via = ctx.proxy ? ` through the proxy ${ctx.proxy.shown} (${ctx.proxy.from})` : '';
+    const via = ctx.proxy ? ` through ${proxyName(ctx.proxy)}` : '';
     if (err instanceof Error && err.name === 'TimeoutError') {
       return new NixrunError(`no answer from the Kubernetes API at ${ctx.server}${via} within --request-timeout while trying to ${ctx.action}`, {
         exitCode: ExitCode.tool,
