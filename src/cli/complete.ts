@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import { UsageError } from '../errors.js';
 import type { Table } from '../resolve/index.js';
 import type { Io } from '../ui/output.js';
@@ -140,7 +140,7 @@ function kubeconfigs(env: NodeJS.ProcessEnv): { contexts: string[]; namespaces: 
   for (const f of files) {
     if (!existsSync(f)) continue;
     try {
-      const doc = parse(readFileSync(f, 'utf8')) as { contexts?: Array<{ name?: string; context?: { namespace?: string } }> };
+      const doc = parseYaml(readFileSync(f, 'utf8')) as { contexts?: Array<{ name?: string; context?: { namespace?: string } }> };
       for (const c of doc.contexts ?? []) {
         if (c.name) contexts.add(c.name);
         if (c.context?.namespace) namespaces.add(c.context.namespace);

@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { toYaml } from './yaml-out.js';
 import type { Io } from '../ui/output.js';
 import { loadConfigFile, resolveSettings, type Setting } from './config.js';
 import { configPath } from './env.js';
@@ -19,7 +19,7 @@ export async function configView(io: Io): Promise<number> {
   ];
   io.stdout.write(`# config file: ${path}${s.configFound ? '' : ' (not found)'}\n`);
   for (const [key, setting] of rows) {
-    const value = stringify({ [key]: setting.value }, { lineWidth: 0 }).trimEnd();
+    const value = toYaml({ [key]: setting.value }).trimEnd();
     const lines = value.split('\n');
     lines[0] = `${lines[0]}  # ${setting.source}`;
     io.stdout.write(`${lines.join('\n')}\n`);

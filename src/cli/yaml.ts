@@ -1,3 +1,3 @@
-// The YAML library behind one module the CLI imports lazily (it is the largest part of a run's
-// start, and only `-o yaml` and a config file need it).
-export { LineCounter, parseDocument, stringify } from 'yaml';
+// The YAML library the config file is read with, behind one module the CLI imports lazily: only a
+// config file needs it (its document model gives each key's line for the error messages).
+export { LineCounter, parseDocument } from 'yaml';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { parse } from 'yaml';
+import { load as parseYaml } from 'js-yaml';
 import { errnoCode, firstLine, UsageError } from '../errors.js';
 import type { KubeAccess } from '../plan/access.js';
 
@@ -93,10 +93,11 @@ function resolvePaths(cfg: RawKubeconfig, dir: string): void {
   }
 }
 
+/** Read with js-yaml, the library client-node itself reads kubeconfigs with. */
 export function parseKubeconfig(text: string, file: string): RawKubeconfig {
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = parseYaml(text);
   } catch (err) {
     throw new UsageError(`${file}: invalid kubeconfig YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`, 'fix the file, or point --kubeconfig/KUBECONFIG elsewhere');
   }

@@ -1,5 +1,4 @@
 import type { V1Container, V1EnvFromSource, V1EnvVar, V1Pod, V1PodSpec, V1Toleration } from '@kubernetes/client-node';
-import { randomBytes } from 'node:crypto';
 import { UsageError } from '../errors.js';
 import { strategicMerge } from './merge.js';
 import { applyProfile, needsPingSysctl, type ProfileName } from './profiles.js';
@@ -179,9 +178,10 @@ export function podName(exe: string, rand: () => string = randomSuffix): string 
 }
 
 export function randomSuffix(): string {
+  // A name must be unlikely to collide, not be unguessable (kubectl's generateName is no more):
+  // Math.random spares a run loading node:crypto (~9 ms of a dry run's start).
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
-  const bytes = randomBytes(5);
-  return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
+  return Array.from({ length: 5 }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join('');
 }
 
 export function basename(p: string): string {

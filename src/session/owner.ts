@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import type { Owner } from '../pod/index.js';
 
@@ -10,5 +9,10 @@ export function currentOwner(now = new Date()): Owner {
   } catch {
     // No passwd entry for this UID (containers): keep "unknown".
   }
-  return { host: hostname(), pid: process.pid, user, startedAt: now.toISOString(), session: randomBytes(4).toString('hex') };
+  return { host: hostname(), pid: process.pid, user, startedAt: now.toISOString(), session: sessionId() };
+}
+
+/** 8 hex digits that tell one run's pods from another's (not a secret: see randomSuffix). */
+function sessionId(): string {
+  return Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0');
 }
