@@ -9,10 +9,10 @@ if (major < 22 || (major === 22 && minor < 15)) {
   );
   process.exit(125);
 }
-// Cache V8's compiled code on disk (Node 22.1+): start-up is mostly compiling the bundle.
-const { enableCompileCache } = await import('node:module');
+// Cache V8's compiled code on disk (Node 22.1+). getBuiltinModule, not an import: an imported
+// built-in costs a facade module (scripts/node-builtins.mjs).
 try {
-  enableCompileCache?.();
+  process.getBuiltinModule('node:module').enableCompileCache();
 } catch {
   // A read-only or missing cache directory only costs speed.
 }

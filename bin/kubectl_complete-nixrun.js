@@ -3,9 +3,8 @@
 // It answers with cobra's protocol: candidates, one per line, then ":<directive>".
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 15)) process.exit(0);
-const { enableCompileCache } = await import('node:module');
 try {
-  enableCompileCache?.();
+  process.getBuiltinModule('node:module').enableCompileCache();
 } catch {
   // Only a speed-up.
 }

@@ -5,6 +5,8 @@
 import { build } from 'esbuild';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { chalkNoDetectPlugin } from './chalk-no-detect.mjs';
+import { nodeBuiltinsPlugin } from './node-builtins.mjs';
 import { helpPagesPlugin, renderHelpPages } from './help-pages.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -26,8 +28,8 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   define,
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins.
-  banner: { js: "import { createRequire as __nixrunCreateRequire } from 'node:module'; const require = __nixrunCreateRequire(import.meta.url);" },
-  plugins: [helpPagesPlugin(pages)],
+  banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
+  plugins: [helpPagesPlugin(pages), chalkNoDetectPlugin(), nodeBuiltinsPlugin()],
   logLevel: 'warning',
   metafile: true,
 }).then((r) => {

@@ -26,7 +26,7 @@ export async function renderHelpPages({ root, define }) {
       platform: 'node',
       target: 'node22',
       define,
-      banner: { js: "import { createRequire as __nixrunCreateRequire } from 'node:module'; const require = __nixrunCreateRequire(import.meta.url);" },
+      banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
       logLevel: 'warning',
     });
     const { main } = await import(pathToFileURL(join(dir, 'main.mjs')).href);

@@ -1,5 +1,11 @@
-import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { distroMatch, nixeryReach, rankCandidates, type AttrInfo, type DistroHint } from './rank.js';
+
+/**
+ * node:zlib on first use: `--version` reads the table's plain-text index and decodes no block,
+ * and loading zlib is ~4 ms of a start of ~60.
+ */
+const zlib = (): typeof Zlib => process.getBuiltinModule('node:zlib');
 
 /**
  * The lookup table on disk: brotli-compressed text, sorted and de-duplicated.
@@ -147,7 +153,7 @@ export function serializeTable(t: TableData): Buffer {
   const blocks = (lines: string[]) => {
     const out: Buffer[] = [];
     for (let i = 0; i < lines.length; i += BLOCK_LINES) {
-      out.push(brotliCompressSync(Buffer.from(lines.slice(i, i + BLOCK_LINES).join('\n')), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+      out.push(zlib().brotliCompressSync(Buffer.from(lines.slice(i, i + BLOCK_LINES).join('\n')), { params: { [zlib().constants.BROTLI_PARAM_QUALITY]: 11 } }));
     }
     return out;
   };
@@ -230,7 +236,7 @@ function openV2(file: Buffer): OpenedTable {
   };
   const attrAt = offsets(index.attrBlocks, jsonAt + file.readUInt32LE(MAGIC_V2.length));
   const exeAt = offsets(index.exeBlocks, attrAt[attrAt.length - 1]!);
-  const decode = (at: number[], b: number) => brotliDecompressSync(file.subarray(at[b], at[b + 1])).toString('utf8').split('\n');
+  const decode = (at: number[], b: number) => zlib().brotliDecompressSync(file.subarray(at[b], at[b + 1])).toString('utf8').split('\n');
   const attrBlocks: Array<string[] | undefined> = [];
   const exeBlocks: Array<string[] | undefined> = [];
   const attrNames: Array<string[] | undefined> = [];
@@ -289,7 +295,7 @@ function openV2(file: Buffer): OpenedTable {
 }
 
 function parseV1(compressed: Buffer): OpenedTable {
-  const text = brotliDecompressSync(compressed).toString('utf8');
+  const text = zlib().brotliDecompressSync(compressed).toString('utf8');
   if (!text.startsWith('#nixrun-table 1\n')) throw new Error('not a kubectl-nixrun table (bad header)');
   const header: TableHeader = { source: '', snapshot: '', systems: [] };
   let pos = 0;
