@@ -38,7 +38,16 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   const path = configPath(io.env);
   const settings = resolveSettings(rawArgs, io.env, await loadConfigFile(path), path);
   const flags0 = { ...applySettings(rawArgs, settings), profileExplicit: settings.profile.source !== 'default' };
-  const terminal: Terminal = { stdinIsTTY: Boolean(io.stdin.isTTY), stdoutIsTTY: Boolean(io.stdout.isTTY) };
+  // Getters, and stdin asked last: touching process.stdin creates its stream (2–5 ms), which a
+  // dry run into a file or a pipe never needs.
+  const terminal: Terminal = {
+    get stdinIsTTY() {
+      return Boolean(io.stdin.isTTY);
+    },
+    get stdoutIsTTY() {
+      return Boolean(io.stdout.isTTY);
+    },
+  };
   checkPin(rawArgs);
   // A script run (issue 18) is a run of its interpreter: a local file is read and parsed here; a
   // ConfigMap's only once every flag has been checked (against a stand-in command), since that takes an API call.
@@ -55,7 +64,7 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
   }
 
   // Prompts draw on stderr, so stdout may be a pipe (e.g. --dry-run -o json > pod.json).
-  const interactive = Boolean(io.stdin.isTTY && io.stderr.isTTY);
+  const interactive = Boolean(io.stderr.isTTY && io.stdin.isTTY);
   const nothingNamed = flags.executable === undefined && (flags['--'] ?? []).length === 0 && (flags.pkgs ?? []).length === 0;
   const usePicker = Boolean(flags.pick) || (nothingNamed && interactive);
   if (usePicker && !interactive) throw new UsageError('the picker needs a terminal (stdin and stderr)', 'name what to run instead, e.g. kubectl nixrun --pkgs curl,jq shell');
