@@ -95,10 +95,18 @@ const cases = [
   ],
 ];
 
+// The kubelet reports a started container at its next PLEG relist, once a second: how long a
+// pod takes to be Running depends on when in that second it was created. Runs in a fixed order
+// lock onto a phase (one command measured 0.8 s slower than another that way, every time), so
+// each run waits a random part of a second first, and each round runs the commands in a new order.
+const jitter = () => new Promise((r) => setTimeout(r, Math.random() * 1000));
+const shuffled = (xs) => xs.map((x) => [Math.random(), x]).sort((a, b) => a[0] - b[0]).map(([, x]) => x);
+
 // One warm-up round (page cache, compile cache), then interleaved runs.
 const samples = new Map(cases.map(([n]) => [n, []]));
 for (let i = -1; !process.argv.includes("--tty") && i < runs; i++) {
-  for (const [n, make] of cases) {
+  for (const [n, make] of shuffled(cases)) {
+    await jitter();
     const podName = n.startsWith('kubectl run') ? `kr-${randomBytes(3).toString('hex')}` : undefined;
     const [cmd, args] = make(podName);
     const r = await timeRun(cmd, args, podName);
@@ -152,7 +160,8 @@ if (process.argv.includes('--tty')) {
   ];
   const tsamples = new Map(ttyCases.map(([n]) => [n, []]));
   for (let i = -1; i < runs; i++) {
-    for (const [n, make] of ttyCases) {
+    for (const [n, make] of shuffled(ttyCases)) {
+      await jitter();
       const [cmd, args] = make();
       const r = await timePrompt(cmd, args);
       if (i >= 0) tsamples.get(n).push(r);
