@@ -19,7 +19,6 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { parseDocument } from 'yaml';
 import { chalkNoDetectPlugin } from './chalk-no-detect.mjs';
-import { nodeBuiltinsPlugin } from './node-builtins.mjs';
 import { helpPagesPlugin, renderHelpPages } from './help-pages.mjs';
 // A plain string module: Node loads the .ts file directly (type stripping), no build needed.
 import { KUBECTL_HELPER } from '../src/cli/kubectl-helper.ts';
@@ -81,8 +80,10 @@ async function bundle(stage, version) {
     legalComments: 'none',
     alias: { undici: join(ROOT, 'src/standalone/undici-bun.ts') },
     define,
-    plugins: [helpPagesPlugin(pages), chalkNoDetectPlugin(), nodeBuiltinsPlugin()],
-    banner: { js: "const require = process.getBuiltinModule('node:module').createRequire(import.meta.url);" },
+    // Not nodeBuiltinsPlugin: Bun has no ESM facades to avoid, and its getBuiltinModule made the
+    // binary's `which` 8 ms slower (bench/RESULTS.md).
+    plugins: [helpPagesPlugin(pages), chalkNoDetectPlugin()],
+    banner: { js: "import { createRequire as __nixrunCreateRequire } from 'node:module'; const require = __nixrunCreateRequire(import.meta.url);" },
     logLevel: 'warning',
   });
   const entry = join(stage, 'entry.mjs');
