@@ -150,11 +150,10 @@ export function serializeTable(t: TableData): Buffer {
     const hints = t.distro.get(exe);
     return hints?.length ? `${exe}\t${idx.join(',')}\t${hints.map(formatHint).join(',')}` : `${exe}\t${idx.join(',')}`;
   });
-  const { brotliCompressSync, constants } = zlib();
   const blocks = (lines: string[]) => {
     const out: Buffer[] = [];
     for (let i = 0; i < lines.length; i += BLOCK_LINES) {
-      out.push(brotliCompressSync(Buffer.from(lines.slice(i, i + BLOCK_LINES).join('\n')), { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+      out.push(zlib().brotliCompressSync(Buffer.from(lines.slice(i, i + BLOCK_LINES).join('\n')), { params: { [zlib().constants.BROTLI_PARAM_QUALITY]: 11 } }));
     }
     return out;
   };

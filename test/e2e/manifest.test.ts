@@ -1,17 +1,19 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { toYaml } from '../../src/cli/yaml-out.js';
 import { runCli } from '../support/cli.js';
-import { e2eEnv, kubectl } from '../support/cluster.js';
+import { e2eEnv, kubeconfigPath, testenv } from '../support/cluster.js';
 
 // What `--dry-run -o yaml` prints is for kubectl, which reads YAML as 1.1 (sigs.k8s.io/yaml on
 // go-yaml v2): there `on`, `y` or `12:30` are not strings. `kubectl create --dry-run=client -o
 // json` decodes a manifest exactly as `kubectl apply` does and prints what it understood; it
 // sends nothing (it asks the API only for discovery).
 function kubectlReads(yaml: string): V1Pod {
-  const r = kubectl(['create', '--dry-run=client', '-o', 'json', '-f', '-'], yaml);
-  expect(r.code, `${r.stderr}\n${yaml}`).toBe(0);
+  const r = spawnSync(join(testenv().bins, 'kubectl'), ['--kubeconfig', kubeconfigPath(), 'create', '--dry-run=client', '-o', 'json', '-f', '-'], { input: yaml, encoding: 'utf8' });
+  expect(r.status, `${r.stderr}\n${yaml}`).toBe(0);
   return JSON.parse(r.stdout) as V1Pod;
 }
 

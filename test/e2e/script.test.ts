@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { parse } from 'yaml';
 import type { V1Pod } from '@kubernetes/client-node';
 import { CLI, runCli, spawnCli } from '../support/cli.js';
 import { Tmux } from '../support/tmux.js';
-import { auditEvents, core, createTestNamespace, e2eEnv, expectNoPodsLeft, kubeconfigPath, kubectl, listPods, testenv, waitFor } from '../support/cluster.js';
+import { auditEvents, core, createTestNamespace, e2eEnv, expectNoPodsLeft, kubeconfigPath, listPods, testenv, waitFor } from '../support/cluster.js';
 
 // Scripts on the local cluster (issue 18): packages from the #! nix-shell lines, served by the
 // local Nixery; the restricted namespace proves UID 65534 can read and run the mounted script.
@@ -17,6 +18,10 @@ const script = (name: string, text: string) => {
   const p = join(dir, name);
   writeFileSync(p, text);
   return p;
+};
+const kubectl = (args: string[], input?: string) => {
+  const r = spawnSync(join(testenv().bins, 'kubectl'), ['--kubeconfig', kubeconfigPath(), ...args], { input, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 const configMapsOf = async (ns: string) => (await core().listNamespacedConfigMap({ namespace: ns })).items.map((c) => c.metadata!.name).filter((n) => n !== 'kube-root-ca.crt');
 const podCreates = (ns: string) => auditEvents((e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef.namespace === ns).length;

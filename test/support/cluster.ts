@@ -1,5 +1,4 @@
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,12 +36,6 @@ export function testenv(): TestenvState {
 
 export function kubeconfigPath(): string {
   return inject('kubeconfig');
-}
-
-/** The test cluster's kubectl as the admin, with optional stdin. */
-export function kubectl(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(join(testenv().bins, 'kubectl'), ['--kubeconfig', kubeconfigPath(), ...args], { input, encoding: 'utf8' });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function core(): CoreV1Api {

@@ -19,6 +19,7 @@ describe('toYaml', () => {
       expect(parse(toYaml(doc), { version })).toEqual(doc);
     });
 
+
     it(`${reader}: any strings round-trip (property)`, () => {
       const word = fc.oneof(fc.string(), fc.stringMatching(/^[-+]?[0-9._eE+-]{0,8}$/), fc.string({ unit: 'grapheme' }));
       fc.assert(
