@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Entry point that kubectl finds on PATH as `kubectl-nixrun`. The real code is the esbuild bundle
+// Entry point that kubectl finds on PATH as `kubectl-nixrun`. The real code is the esbuild bundles
 // in dist/ (npm run build); this file only checks the Node version first, with a clear message.
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 15)) {
@@ -16,5 +16,7 @@ try {
 } catch {
   // A read-only or missing cache directory only costs speed.
 }
-const { run } = await import('../dist/kubectl-nixrun.js');
-await run();
+// The fast bundle answers --help, --version, which and offline dry runs from one file; it hands
+// everything else to the full build (scripts/build.mjs).
+const { run } = await import('../dist/fast.js');
+await run(new URL('../dist/kubectl-nixrun.js', import.meta.url).href);

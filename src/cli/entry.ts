@@ -1,4 +1,5 @@
 import type { Factory } from './factory.js';
+import { exitWith } from './exit.js';
 import { fastPath } from './fast.js';
 import type { Io } from '../ui/output.js';
 
@@ -8,7 +9,7 @@ export async function main(argv: string[], io?: Io, factory?: Factory): Promise<
   return m.main(argv, io, factory);
 }
 
-/** Process entry: run, then exit with the code main() decided (after stdout has drained). */
+/** Process entry of the full build: run, then exit with the code main() decided (after stdout has drained). */
 export async function run(): Promise<void> {
   const argv = process.argv.slice(2);
   // Getters: touching process.stdin creates the stream, which the fast paths never need.
@@ -25,19 +26,6 @@ export async function run(): Promise<void> {
     env: process.env,
   };
   const code = (await fastPath(argv, io)) ?? (await main(argv));
-  process.exitCode = code;
-  // Some handles (a dangling keep-alive socket, a watch) must not keep the process alive, but
-  // process.exit() drops what a pipe has not taken yet (writes to pipes are asynchronous): an
-  // empty write's callback runs once everything before it is written. Seen on a loaded machine:
-  // 256 KiB through `cat` came back cut at 228 KiB.
-  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
-  process.exit(code);
-}
-
-function flushed(stream: NodeJS.WriteStream): Promise<void> {
-  if (stream.destroyed || !stream.writable) return Promise.resolve();
-  return new Promise((resolve) => {
-    stream.once('error', () => resolve());
-    stream.write('', () => resolve());
-  });
+  // Both: a session's dependencies may write to them without going through io.
+  await exitWith(code, [process.stdout, process.stderr]);
 }

@@ -1,6 +1,7 @@
 import { ExitCode, exitCodeOf, UsageError } from '../errors.js';
 import type { Io } from '../ui/output.js';
 import type { Factory } from './factory.js';
+import { FastPathUnavailable } from './fast-bail.js';
 
 
 /**
@@ -9,7 +10,13 @@ import type { Factory } from './factory.js';
  * Only argument lists whose meaning is plain are taken; anything else returns undefined and goes
  * through yargs (main.ts), which stays the one definition of the command line.
  */
-export async function fastPath(argv: string[], io: Io, factory?: Factory): Promise<number | undefined> {
+export interface FastOptions {
+  /** The fast bundle: runs only what needs no cluster (a dry run without --pin). */
+  offlineOnly?: boolean;
+}
+
+
+export async function fastPath(argv: string[], io: Io, factory?: Factory, opts: FastOptions = {}): Promise<number | undefined> {
   if (argv.length === 0 || argv[0] === '__complete') return undefined;
   if (argv[argv.length - 1] === '--help') {
     const { HELP_PAGES } = await import('./help-text.js');
@@ -31,9 +38,11 @@ export async function fastPath(argv: string[], io: Io, factory?: Factory): Promi
     const { parseRunArgs } = await import('./run-args.js');
     const args = parseRunArgs(argv);
     if (args === undefined) return undefined;
+    if (opts.offlineOnly && (!args.dryRun || args.pin)) return undefined;
     const [{ runCommand }, { defaultFactory }] = await Promise.all([import('./run.js'), import('./factory.js')]);
-    return await runCommand(args, io, factory ?? defaultFactory);
+    return await runCommand(args, io, factory ?? defaultFactory, { offlineOnly: opts.offlineOnly });
   } catch (err) {
+    if (err instanceof FastPathUnavailable) throw err;
     // As main() reports it.
     const { Ui } = await import('../ui/output.js');
     new Ui(io, { quiet: argv.includes('-q') || argv.includes('--quiet') }).error(err);

@@ -16,6 +16,7 @@ import { Ui } from '../ui/output.js';
 import { xdgPath } from '../xdg.js';
 import { applySettings, loadConfigFile, resolveSettings } from './config.js';
 import { configPath, nixrunEnv, tableFor } from './env.js';
+import { FastPathUnavailable } from './fast-bail.js';
 import type { Factory } from './factory.js';
 import { loadScriptConfigMap, loadScriptFile, scriptRequest } from './script.js';
 
@@ -33,7 +34,7 @@ export type RawRunArgs = Omit<RunFlags, 'registry' | 'profile' | 'podRunningTime
   Partial<Pick<RunFlags, 'registry' | 'profile' | 'podRunningTimeout' | 'deadline'>> & { script?: string; configmap?: string; pin?: boolean };
 
 /** Complete (settings) → Validate (every flag, before any prompt) → ask → resolve → dry-run or session. */
-export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory): Promise<number> {
+export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory, opts: { offlineOnly?: boolean } = {}): Promise<number> {
   const ui = new Ui(io, { quiet: rawArgs.quiet, verbosity: rawArgs.verbose ?? 0 });
   const path = configPath(io.env);
   const settings = resolveSettings(rawArgs, io.env, await loadConfigFile(path), path);
@@ -79,6 +80,8 @@ export async function runCommand(rawArgs: RawRunArgs, io: Io, factory: Factory):
     await askAmbiguous(flags, table, io, choices);
   }
   let plan = resolvePlan(valid, { table, choices, interactive });
+  // The fast bundle stops here, before any output, unless the rest is an offline dry run.
+  if (opts.offlineOnly && !(plan.dryRun && !rawArgs.pin && (plan.mode.kind === 'pod' || plan.mode.kind === 'node'))) throw new FastPathUnavailable(`--dry-run of ${plan.mode.kind} mode`);
   if (script) {
     plan = scriptPlan(plan, script);
     for (const n of script.spec.notes) ui.note(`${script.label}: ${n}`);
