@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { chalkNoDetectPlugin } from './chalk-no-detect.mjs';
 import { nodeBuiltinsPlugin } from './node-builtins.mjs';
 import { helpPagesPlugin, renderHelpPages } from './help-pages.mjs';
-import { fastBundlePlugin } from './fast-bundle.mjs';
+import { fastBundlePlugin, fastScriptOptions, writeFastScript } from './fast-bundle.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
@@ -39,13 +39,17 @@ const builds = await Promise.all([
     chunkNames: 'chunks/[name]-[hash]',
     plugins: [helpPagesPlugin(pages), chalkNoDetectPlugin(), nodeBuiltinsPlugin()],
   }),
-  // The fast bundle bin/ loads first: one file for the commands run most (scripts/fast-bundle.mjs).
+  // The fast bundle bin/ loads first: one script for the commands run most (scripts/fast-bundle.mjs).
   build({
     ...common,
     entryPoints: { fast: 'src/cli/fast-entry.ts' },
     outdir: 'dist',
-    legalComments: 'none',
+    write: false,
+    ...fastScriptOptions(define),
     plugins: [fastBundlePlugin(root), helpPagesPlugin(pages), chalkNoDetectPlugin(), nodeBuiltinsPlugin()],
+  }).then((r) => {
+    for (const f of r.outputFiles) writeFastScript(f.path, f.contents);
+    return r;
   }),
 ]);
 if (process.env.NIXRUN_BUILD_META) console.log(JSON.stringify(builds[0].metafile));
