@@ -64,7 +64,7 @@ describe('FdOutput', () => {
     reader.on('data', (c) => chunks.push(c as Buffer));
     await written;
     out.created!.end();
-    await new Promise((resolve) => reader.on('end', resolve));
+    await new Promise<void>((resolve) => reader.on('end', () => resolve()));
     expect(Buffer.concat(chunks).toString()).toBe(data);
   });
 
