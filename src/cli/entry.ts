@@ -18,14 +18,30 @@ export async function run(): Promise<void> {
       return process.stdin;
     },
     get stdout() {
-      return process.stdout;
+      return quietOnBrokenPipe(process.stdout);
     },
     get stderr() {
-      return process.stderr;
+      return quietOnBrokenPipe(process.stderr);
     },
     env: process.env,
   };
-  const code = (await fastPath(argv, io)) ?? (await main(argv));
+  const code = (await fastPath(argv, io)) ?? (await main(argv, io));
   // Both: a session's dependencies may write to them without going through io.
   await exitWith(code, [process.stdout, process.stderr]);
+}
+
+const quieted = new WeakSet<NodeJS.WriteStream>();
+
+/**
+ * A reader that leaves early (`config view | head -1`) ends the output quietly, as kubectl's,
+ * instead of an unhandled EPIPE with a stack trace. Other errors stay fatal.
+ */
+function quietOnBrokenPipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
+  if (!quieted.has(stream)) {
+    quieted.add(stream);
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+    });
+  }
+  return stream;
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,21 @@ describe('the built binary (smoke)', () => {
       expect(r.loaded, args.join(' ')).toContain('dist/kubectl-nixrun.js');
       expect(`${r.stdout}${r.stderr}`, args.join(' ')).toMatch(message);
       expect(r.stderr.match(/^error:/gm)?.length ?? 0, r.stderr).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('a reader that is gone (`| head -1`) ends the output quietly, in both builds', () => {
+    const fifo = join(mkdtempSync(join(tmpdir(), 'nixrun-pipe-')), 'p');
+    execFileSync('mkfifo', [fifo]);
+    for (const args of [['--help'], ['--dry-run', '-o', 'yaml', 'psql'], ['config', 'view']]) {
+      // stdout: a pipe nobody reads any more, so the first write fails with EPIPE.
+      const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      const wfd = openSync(fifo, constants.O_WRONLY);
+      closeSync(rfd);
+      const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'kubectl-nixrun.js'), ...args], { stdio: ['ignore', wfd, 'pipe'], encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', KUBECONFIG: '/nonexistent' } });
+      closeSync(wfd);
+      expect(r.stderr, args.join(' ')).not.toMatch(/EPIPE|Error/);
+      expect(r.status, args.join(' ')).toBe(0);
     }
   });
 });
