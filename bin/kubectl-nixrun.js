@@ -25,8 +25,11 @@ try {
   // A read-only or missing cache directory only costs speed.
 }
 
-const fast = loadFastBundle(fileURLToPath(new URL('../dist/fast.js', import.meta.url)));
-const code = await fast.bundle.answer();
+const argv = process.argv.slice(2);
+const kind = argv.at(-1) === '--help' ? 'help' : argv[0] === '--version' ? 'version' : argv[0] === 'which' ? 'which' : argv.includes('--dry-run') ? 'run' : undefined;
+// A run (not a dry run) and the other commands are the full build's: they skip the fast bundle.
+const fast = kind && loadFastBundle(fileURLToPath(new URL('../dist/fast.js', import.meta.url)), kind);
+const code = fast ? await fast.bundle.answer() : undefined;
 if (code === undefined) {
   const { run } = await import('../dist/kubectl-nixrun.js');
   await run();
@@ -45,12 +48,10 @@ if (code === undefined) {
  * and Node's version (V8 itself checks only the source's length, and refuses another V8 or other
  * flags: then the file is made again). NODE_DISABLE_COMPILE_CACHE=1 turns it off, as Node's own.
  */
-function loadFastBundle(file) {
+function loadFastBundle(file, kind) {
   const vm = builtin('node:vm');
   const source = fs.readFileSync(file, 'utf8');
   const hash = /^\/\/ nixrun-fast ([0-9a-f]+)\n/.exec(source)?.[1] ?? 'unknown';
-  const argv = process.argv.slice(2);
-  const kind = argv.at(-1) === '--help' ? 'help' : argv[0] === '--version' ? 'version' : argv[0] === 'which' ? 'which' : 'run';
   const disabled = Boolean(process.env.NODE_DISABLE_COMPILE_CACHE);
   const home = process.env.XDG_CACHE_HOME || join(process.env.HOME || builtin('node:os').homedir(), '.cache');
   const dir = join(home, 'kubectl-nixrun', 'v8');
