@@ -26,7 +26,7 @@ try {
 }
 
 const argv = process.argv.slice(2);
-const kind = argv.at(-1) === '--help' ? 'help' : argv[0] === '--version' ? 'version' : argv[0] === 'which' ? 'which' : argv.includes('--dry-run') ? 'run' : undefined;
+const kind = argv.at(-1) === '--help' ? 'help' : argv[0] === '--version' ? 'version' : argv[0] === 'which' ? 'which' : argv.includes('--dry-run') ? (argv.includes('json') ? 'dry-run-json' : 'dry-run') : undefined;
 // A run (not a dry run) and the other commands are the full build's: they skip the fast bundle.
 const fast = kind && loadFastBundle(fileURLToPath(new URL('../dist/fast.js', import.meta.url)), kind);
 const code = fast ? await fast.bundle.answer() : undefined;
@@ -34,7 +34,8 @@ if (code === undefined) {
   const { run } = await import('../dist/kubectl-nixrun.js');
   await run();
 } else {
-  fast.saveCodeCache();
+  // After a success only: a command refused early compiles a fraction of what the next one needs.
+  if (code === 0) fast.saveCodeCache();
   await fast.bundle.finish(code);
 }
 
@@ -42,11 +43,12 @@ if (code === undefined) {
  * The fast bundle is a script compiled with node:vm rather than an ES module so that its V8 code
  * cache can be made after the command ran (script.createCachedData()) and hold every function
  * the command compiled. Node's compile cache for modules is made right after compiling, with the
- * top level only: the rest is compiled again on every start, ~10 ms of a dry run's 50
- * (bench/RESULTS.md). One cache file per kind of command, made the first time that kind is
- * answered here, under ${XDG_CACHE_HOME:-~/.cache}/kubectl-nixrun/v8/, keyed by the bundle's hash
- * and Node's version (V8 itself checks only the source's length, and refuses another V8 or other
- * flags: then the file is made again). NODE_DISABLE_COMPILE_CACHE=1 turns it off, as Node's own.
+ * top level only: the rest is compiled again on every start (a dry run: 49 ms without, 40 ms
+ * with the cache made after the run; bench/RESULTS.md). One cache file per kind of command,
+ * made the first time that kind succeeds here, under ${XDG_CACHE_HOME:-~/.cache}/kubectl-nixrun/v8/,
+ * keyed by the bundle's hash and Node's version (V8 itself checks only the source's length, and
+ * refuses another V8 or other flags: then the file is made again). NODE_DISABLE_COMPILE_CACHE=1
+ * turns it off, as it does Node's own.
  */
 function loadFastBundle(file, kind) {
   const vm = builtin('node:vm');

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -106,5 +106,43 @@ describe('the built binary (smoke)', () => {
       expect(r.stderr, args.join(' ')).not.toMatch(/EPIPE|Error/);
       expect(r.status, args.join(' ')).toBe(0);
     }
+  });
+
+  // bin/ compiles dist/fast.js with a V8 code cache it makes after the first success of each kind
+  // of command; a cache V8 refuses (another Node, damage) is made again, never trusted.
+  it('the fast bundle\'s code cache: made after a success, reused, remade when refused, off on request', () => {
+    const cacheHome = mkdtempSync(join(tmpdir(), 'nixrun-cache-'));
+    const dirV8 = join(cacheHome, 'kubectl-nixrun', 'v8');
+    const run = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+      spawnSync(process.execPath, [join(ROOT, 'bin', 'kubectl-nixrun.js'), ...args], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', XDG_CACHE_HOME: cacheHome, KUBECONFIG: '/nonexistent', ...env } });
+    const files = () => (existsSync(dirV8) ? readdirSync(dirV8).sort() : []);
+
+    expect(run(['--dry-run', '-e', 'BAD', 'psql']).status).toBe(2);
+    expect(files(), 'nothing after a refused command').toEqual([]);
+    expect(run(['which', 'psql'], { NODE_DISABLE_COMPILE_CACHE: '1' }).stdout).toBe('postgresql\n');
+    expect(files(), 'nothing when turned off').toEqual([]);
+
+    const first = run(['which', 'psql']);
+    expect(first.stdout).toBe('postgresql\n');
+    expect(files()).toEqual([expect.stringMatching(/^fast-[0-9a-f]{16}-v[\d.]+-\w+-which\.bin$/)]);
+    const file = join(dirV8, files()[0]!);
+    const made = readFileSync(file);
+    expect(made.length).toBeGreaterThan(10_000);
+    expect(run(['which', 'psql']).stdout).toBe('postgresql\n');
+    expect(readFileSync(file).equals(made), 'reused as it is').toBe(true);
+
+    // Damaged (same length, other bytes): V8 refuses it, the answer is the same, the file is remade.
+    const damaged = Buffer.alloc(made.length, 7);
+    writeFileSync(file, damaged);
+    expect(run(['which', 'psql']).stdout).toBe('postgresql\n');
+    const remade = readFileSync(file);
+    expect(remade.equals(damaged)).toBe(false);
+    expect(remade.length).toBeGreaterThan(10_000);
+    expect(run(['which', 'psql']).stdout).toBe('postgresql\n');
+    expect(readFileSync(file).equals(remade), 'and reused').toBe(true);
+
+    const dry = run(['--dry-run', '-o', 'json', 'psql']);
+    expect(JSON.parse(dry.stdout).spec.restartPolicy).toBe('Never');
+    expect(files().map((f) => f.replace(/^.*-/, ''))).toEqual(['json.bin', 'which.bin']);
   });
 });
