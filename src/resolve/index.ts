@@ -127,7 +127,6 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
   const section = () => (sectionText ??= `\n${file.exeSection()}`);
   // exe → the rest of its line: candidate indexes, then Debian's providers after a tab.
   let exeMap: Map<string, string> | undefined;
-  let byAttr: Map<string, string[]> | undefined;
   let attrIndex: Map<string, number> | undefined;
   // Counted when asked (`table info`), not on every load.
   let exeCount: number | undefined = file.exeCount;
@@ -158,18 +157,26 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
   };
   const attrIndexes = () => (attrIndex ??= new Map(attrs().map((a, i) => [attrKey(a.attr), i])));
   const indexOfAttr = (attr: string): number | undefined => (file.findAttr && !attrIndex ? file.findAttr(attrKey(attr)) : attrIndexes().get(attrKey(attr)));
-  const executablesByAttr = () => {
-    if (byAttr) return byAttr;
+  // Attribute index → its executables, read straight off the candidate lists: the picker asks
+  // on its first key, and 50,000 entries split into arrays were most of its garbage.
+  let byIndex: Array<string[] | undefined> | undefined;
+  const executablesByIndex = () => {
+    if (byIndex) return byIndex;
     exeMap ??= parseExes(section());
-    byAttr = new Map();
+    byIndex = new Array<string[] | undefined>(section0.length);
     for (const [exe, rest] of exeMap) {
-      for (const i of splitEntry(rest).idx) {
-        const a = section0.at(i).attr;
-        if (!byAttr.has(a)) byAttr.set(a, []);
-        byAttr.get(a)!.push(exe);
+      let i = 0;
+      for (let k = 0; k <= rest.length; k++) {
+        const c = k < rest.length ? rest.charCodeAt(k) : 44;
+        if (c >= 48 && c <= 57) i = i * 10 + (c - 48);
+        else {
+          (byIndex[i] ??= []).push(exe);
+          i = 0;
+          if (c !== 44) break; // a tab: Debian's providers follow
+        }
       }
     }
-    return byAttr;
+    return byIndex;
   };
 
   return {
@@ -200,7 +207,7 @@ function openTable(path: string, kind: 'bundled' | 'user', overrides: Overrides)
     hasAttribute: (attr) => indexOfAttr(attr) !== undefined,
     executablesOf: (attr) => {
       const i = indexOfAttr(attr);
-      return [...(executablesByAttr().get(i === undefined ? attr : section0.at(i).attr) ?? [])].sort((a, b) => a.length - b.length || a.localeCompare(b));
+      return [...((i === undefined ? undefined : executablesByIndex()[i]) ?? [])].sort((a, b) => a.length - b.length || a.localeCompare(b));
     },
     suggest(name, max = 3) {
       exeMap ??= parseExes(section());
