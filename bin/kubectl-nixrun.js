@@ -78,8 +78,8 @@ function loadFastBundle(file, kind) {
       if (disabled || (cachedData && !script.cachedDataRejected)) return;
       try {
         fs.mkdirSync(dir, { recursive: true });
-        // Another bundle's or Node's files are of no more use.
-        for (const old of fs.readdirSync(dir)) if (old.startsWith('fast-') && !old.startsWith(`fast-${hash}-${process.version}-`)) fs.rmSync(join(dir, old), { force: true });
+        // An older bundle's files are of no more use (another Node's are: nvm users switch).
+        for (const old of fs.readdirSync(dir)) if (old.startsWith('fast-') && !old.startsWith(`fast-${hash}-`)) fs.rmSync(join(dir, old), { force: true });
         // Written aside and renamed: a concurrent start reads a whole file or none.
         const tmp = `${cacheFile}.${process.pid}`;
         fs.writeFileSync(tmp, script.createCachedData());

@@ -3,6 +3,10 @@ import type { Io } from '../ui/output.js';
 import type { Factory } from './factory.js';
 import { FastPathUnavailable } from './fast-bail.js';
 
+export interface FastOptions {
+  /** The fast bundle (fast-entry.ts): only what needs no cluster, a dry run without --pin. */
+  offlineOnly?: boolean;
+}
 
 /**
  * The commands run most often, answered without building the yargs command tree (that costs more
@@ -10,12 +14,6 @@ import { FastPathUnavailable } from './fast-bail.js';
  * Only argument lists whose meaning is plain are taken; anything else returns undefined and goes
  * through yargs (main.ts), which stays the one definition of the command line.
  */
-export interface FastOptions {
-  /** The fast bundle: runs only what needs no cluster (a dry run without --pin). */
-  offlineOnly?: boolean;
-}
-
-
 export async function fastPath(argv: string[], io: Io, factory?: Factory, opts: FastOptions = {}): Promise<number | undefined> {
   if (argv.length === 0 || argv[0] === '__complete') return undefined;
   if (argv[argv.length - 1] === '--help') {
