@@ -34,13 +34,16 @@ const quieted = new WeakSet<NodeJS.WriteStream>();
 
 /**
  * A reader that leaves early (`config view | head -1`) ends the output quietly, as kubectl's,
- * instead of an unhandled EPIPE with a stack trace. Other errors stay fatal.
+ * instead of an unhandled EPIPE with a stack trace. Any other error is left to whoever else
+ * listens (a session ignores a closed terminal while it cleans up), else it stays fatal as an
+ * unhandled 'error' event is.
  */
 function quietOnBrokenPipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
   if (!quieted.has(stream)) {
     quieted.add(stream);
     stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED' || stream.listenerCount('error') > 1) return;
+      throw err;
     });
   }
   return stream;

@@ -55,9 +55,11 @@ export class FdOutput {
     return this.isTTY ? this.stream().rows : undefined;
   }
 
-  write(chunk: string | Uint8Array, callback?: (err?: Error | null) => void): boolean {
-    if (this.#stream) return this.#stream.write(chunk, callback);
-    let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+  write(chunk: string | Uint8Array, encodingOrCallback?: BufferEncoding | ((err?: Error | null) => void), cb?: (err?: Error | null) => void): boolean {
+    const encoding = typeof encodingOrCallback === 'string' ? encodingOrCallback : undefined;
+    const callback = typeof encodingOrCallback === 'function' ? encodingOrCallback : cb;
+    if (this.#stream) return this.#stream.write(chunk, encoding ?? 'utf8', callback);
+    let data = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk;
     while (data.length > 0 && !this.#closed) {
       try {
         data = data.subarray(fs().writeSync(this.fd, data));

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, createReadStream, createWriteStream, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,8 +39,11 @@ describe('FdOutput', () => {
     let called = false;
     out.write('first line\n');
     out.write(big, () => (called = true));
+    let latin1 = false;
+    out.write('\u00e9\n', 'latin1', () => (latin1 = true));
     closeSync(fd);
-    expect(readFileSync(path, 'utf8')).toBe(`first line\n${big}`);
+    expect(readFileSync(path, 'latin1')).toBe(`first line\n${big}\u00e9\n`);
+    expect(latin1).toBe(true);
     expect(called).toBe(true);
     expect(out.isTTY).toBe(false);
     expect(out.columns).toBeUndefined();
@@ -55,12 +59,13 @@ describe('FdOutput', () => {
     // pipe's 64 KiB fill up and writeSync gets EAGAIN.
     const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const wfd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-    const out = new FdOutput(wfd as 1, () => createWriteStream('', { fd: wfd }) as unknown as NodeJS.WriteStream);
+    // As process.stdout is for a pipe: a socket on the descriptor, which waits out EAGAIN.
+    const out = new FdOutput(wfd as 1, () => new Socket({ fd: wfd, readable: false, writable: true }) as unknown as NodeJS.WriteStream);
     const data = Array.from({ length: 40_000 }, (_, i) => `line ${i}\n`).join('');
     const written = new Promise<void>((resolve) => out.write(data, () => resolve()));
     expect(out.created, 'the stream took over').toBeDefined();
     const chunks: Buffer[] = [];
-    const reader = createReadStream('', { fd: rfd });
+    const reader = new Socket({ fd: rfd, readable: true, writable: false });
     reader.on('data', (c) => chunks.push(c as Buffer));
     await written;
     out.created!.end();
