@@ -74,9 +74,15 @@ export class FdOutput {
     return true;
   }
 
-  /** The process's stream, once something needs more than a write. */
+  /** The process's stream, once something needs more than a write; a gone reader stays quiet there too. */
   stream(): NodeJS.WriteStream {
-    return (this.#stream ??= this.processStream());
+    if (!this.#stream) {
+      this.#stream = this.processStream();
+      this.#stream.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') throw err;
+      });
+    }
+    return this.#stream;
   }
 
   /** The process's stream if it was needed: what there may be left to flush. */
