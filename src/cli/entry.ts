@@ -1,6 +1,7 @@
 import type { Factory } from './factory.js';
 import { exitWith } from './exit.js';
 import { fastPath } from './fast.js';
+import { quietOnBrokenPipe } from '../ui/fd-output.js';
 import type { Io } from '../ui/output.js';
 
 /** The full command line (yargs), loaded only when the fast paths do not answer. */
@@ -28,23 +29,4 @@ export async function run(): Promise<void> {
   const code = (await fastPath(argv, io)) ?? (await main(argv, io));
   // Both: a session's dependencies may write to them without going through io.
   await exitWith(code, [process.stdout, process.stderr]);
-}
-
-const quieted = new WeakSet<NodeJS.WriteStream>();
-
-/**
- * A reader that leaves early (`config view | head -1`) ends the output quietly, as kubectl's,
- * instead of an unhandled EPIPE with a stack trace. Any other error is left to whoever else
- * listens (a session ignores a closed terminal while it cleans up), else it stays fatal as an
- * unhandled 'error' event is.
- */
-function quietOnBrokenPipe(stream: NodeJS.WriteStream): NodeJS.WriteStream {
-  if (!quieted.has(stream)) {
-    quieted.add(stream);
-    stream.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED' || stream.listenerCount('error') > 1) return;
-      throw err;
-    });
-  }
-  return stream;
 }

@@ -131,7 +131,7 @@ interface IndexV2 {
   /** First segments with capitals, by their lower case (attrKey folds the first segment). */
   foldedHeads: Record<string, string[]>;
   /** How the blocks are stored: brotli (absent, the first version 2 files) or as they are. */
-  codec?: 'br' | 'none';
+  codec?: TableCodec;
 }
 
 /**

@@ -76,13 +76,7 @@ export class FdOutput {
 
   /** The process's stream, once something needs more than a write; a gone reader stays quiet there too. */
   stream(): NodeJS.WriteStream {
-    if (!this.#stream) {
-      this.#stream = this.processStream();
-      this.#stream.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EPIPE') throw err;
-      });
-    }
-    return this.#stream;
+    return (this.#stream ??= quietOnBrokenPipe(this.processStream()));
   }
 
   /** The process's stream if it was needed: what there may be left to flush. */
@@ -106,4 +100,23 @@ export function fdIo(): { io: Io; streams: () => NodeJS.WriteStream[] } {
   };
   const io = { stdin, stdout, stderr, env: process.env } as unknown as Io;
   return { io, streams: () => [stdout.created, stderr.created].filter((s) => s !== undefined) };
+}
+
+const quieted = new WeakSet<NodeJS.WritableStream>();
+
+/**
+ * A reader that leaves early (`config view | head -1`) ends the output quietly, as kubectl's,
+ * instead of an unhandled EPIPE with a stack trace. Any other error is left to whoever else
+ * listens (a session ignores a closed terminal while it cleans up), else it stays fatal as an
+ * unhandled 'error' event is.
+ */
+export function quietOnBrokenPipe<S extends NodeJS.WritableStream>(stream: S): S {
+  if (!quieted.has(stream)) {
+    quieted.add(stream);
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED' || stream.listenerCount('error') > 1) return;
+      throw err;
+    });
+  }
+  return stream;
 }
